@@ -1,0 +1,144 @@
+"""Archiving a message: raw bytes kept exactly, headers read once, thread links made.
+
+Used by the post distribution and by `listtrack import-mbox`; idempotent on Message-ID.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.header import decode_header, make_header
+from email.message import Message as EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses, parsedate_to_datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from listtrack.models import MailingList, Message
+
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+MAX_ID = 255
+
+
+@dataclass(frozen=True)
+class ArchiveResult:
+    message: Message
+    created: bool
+
+
+def decode_text(value: str | None) -> str:
+    """An RFC 2047 header value as text; never raises on bad encodings."""
+    if not value:
+        return ""
+    try:
+        text = str(make_header(decode_header(value)))
+    except Exception:  # noqa: BLE001 - unknown charsets and broken words: keep the raw text
+        text = value
+    return " ".join(text.split())
+
+
+def message_ids(value: str | None) -> list[str]:
+    """The `<...>` identifiers in an In-Reply-To or References header, in order."""
+    return [found[:MAX_ID] for found in MESSAGE_ID.findall(value or "")]
+
+
+def parse_date(value: str | None, fallback: datetime) -> datetime:
+    if not value:
+        return fallback
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return fallback
+    if parsed is None:
+        return fallback
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def new_message_id(domain: str) -> str:
+    return f"<listtrack.{time.time_ns()}.{secrets.token_hex(6)}@{domain}>"
+
+
+def read_headers(raw: bytes) -> EmailMessage:
+    return BytesHeaderParser(policy=compat32).parsebytes(raw)
+
+
+def archive_message(
+    session: Session,
+    mailing_list: MailingList,
+    raw: bytes,
+    received_at: datetime | None = None,
+    headers: EmailMessage | None = None,
+) -> ArchiveResult:
+    """Store a message in a list's archive (or find it there by Message-ID)."""
+    received_at = received_at or datetime.now(UTC)
+    headers = headers if headers is not None else read_headers(raw)
+    found_ids = message_ids(str(headers.get("Message-ID", "")))
+    message_id = found_ids[0] if found_ids else new_message_id(mailing_list.domain)
+    existing = session.scalar(
+        select(Message).where(Message.list_id == mailing_list.id,
+                              Message.message_id == message_id)
+    )
+    if existing is not None:
+        return ArchiveResult(existing, created=False)
+
+    senders = getaddresses([str(headers.get("From", ""))])
+    sender_name, sender_address = senders[0] if senders else ("", "")
+    date = parse_date(headers.get("Date"), received_at)
+    in_reply_to = message_ids(str(headers.get("In-Reply-To", "")))
+    references = message_ids(str(headers.get("References", "")))
+
+    message = Message(
+        list_id=mailing_list.id,
+        message_id=message_id,
+        subject=decode_text(headers.get("Subject")),
+        sender=sender_address.strip().lower()[:320],
+        sender_name=decode_text(sender_name)[:255],
+        date=date,
+        year_month=date.strftime("%Y-%m"),
+        in_reply_to=in_reply_to[0] if in_reply_to else None,
+        references=" ".join(references) or None,
+        size=len(raw),
+        raw=raw,
+        received_at=received_at,
+    )
+    session.add(message)
+    session.flush()
+    _link_thread(session, mailing_list, message, in_reply_to + list(reversed(references)))
+    return ArchiveResult(message, created=True)
+
+
+def _link_thread(session: Session, mailing_list: MailingList, message: Message,
+                 candidates: list[str]) -> None:
+    """Attach to the nearest known ancestor; adopt replies that arrived before us."""
+    parent = None
+    for candidate in dict.fromkeys(candidates):
+        parent = session.scalar(
+            select(Message).where(Message.list_id == mailing_list.id,
+                                  Message.message_id == candidate)
+        )
+        if parent is not None:
+            break
+    message.parent_id = parent.id if parent else None
+    message.thread_id = (parent.thread_id or parent.id) if parent else message.id
+    orphans = session.scalars(
+        select(Message).where(Message.list_id == mailing_list.id,
+                              Message.in_reply_to == message.message_id,
+                              Message.parent_id.is_(None), Message.id != message.id)
+    ).all()
+    for orphan in orphans:
+        old_thread = orphan.thread_id
+        orphan.parent_id = message.id
+        session.execute(
+            update(Message)
+            .where(Message.list_id == mailing_list.id, Message.thread_id == old_thread)
+            .values(thread_id=message.thread_id)
+            .execution_options(synchronize_session="fetch")
+        )
+    session.flush()
