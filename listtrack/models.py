@@ -204,6 +204,8 @@ class Delivery(Base):
     status_code: Mapped[str | None] = mapped_column(String(16))
     diagnostic: Mapped[str | None] = mapped_column(Text)
     last_notification_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the current status was reached (orders reports of the same rank).
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Sending: pending, sending, sent, refused, skipped.
     send_state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
