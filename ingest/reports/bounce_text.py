@@ -1,0 +1,159 @@
+"""Reading the human-readable text of a non-standard bounce: is it one, is it a delay warning,
+and what status does a recipient's error text carry.
+
+Shared by the wording-based detectors so they agree on what a bounce is and what it means.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .fields import find_addresses, find_status, normalize_address, unfold
+from .message import ReportMessage, is_daemon_address
+from .results import RecipientResult, Report
+
+_DAEMON_NAME = re.compile(
+    r"mailer[-_ ]?daemon|mail delivery|delivery (?:sub)?system|mail system|postmaster"
+    r"|system administrator|ndr|mail administrator|mail ?server|mailserver|returned mail",
+    re.IGNORECASE,
+)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|not (?:be )?delivered|delivery (?:status|fail|notif|problem|error|report)"
+    r"|returned mail|return(?:ed|ing)? (?:message )?to sender|failure notice|mail delivery"
+    r"|non[- ]?deliver|delivery has failed|failed delivery|failure delivery|mail system error"
+    r"|could not (?:be )?(?:sent|delivered)|rejected|bounce|unzustellbar|nicht zugestellt"
+    r"|non remis|no entregado|non consegnato|onbestelbaar|delivery failure|mail failure"
+    r"|error sending|message delivery|warning: message|delayed mail|mail delayed"
+    r"|配信|不達|エラー|送信できません|не доставлено|失败|退信",
+    re.IGNORECASE,
+)
+_BOUNCE_WORDING = re.compile(
+    r"could not be delivered|couldn't be delivered|was not delivered|wasn't delivered"
+    r"|undeliverable|unable to deliver|delivery (?:has )?failed|failed permanently"
+    r"|permanent (?:error|failure|fatal)|delivery to the following recipients? (?:failed|has been)"
+    r"|did not reach the following|could not deliver|not been delivered|error delivering"
+    r"|were unable to deliver|rejected by|delivery failure|delivery status notification"
+    r"|not yet been delivered|has been delayed|returned to sender",
+    re.IGNORECASE,
+)
+_DELAY_SUBJECT = re.compile(
+    r"delay|warning|deferred|still being (?:tried|retried)|verz[öo]gert|retard", re.IGNORECASE
+)
+_DELAY_WORDING = re.compile(
+    r"(?:has|have) not yet been delivered|not been delivered yet|has been delayed|is delayed"
+    r"|delivery (?:has been |is )?delayed|will (?:be )?(?:retried|retry)|will continue (?:to )?tr"
+    r"|delivery attempts will continue|still (?:trying|being retried|attempting)"
+    r"|warning message only|no action is required on your part|will keep trying"
+    r"|will try (?:to deliver|again)|temporarily (?:unable|delayed)",
+    re.IGNORECASE,
+)
+_GIVE_UP_WORDING = re.compile(
+    r"giving up|gave up|given up|permanent(?:ly)? (?:error|fail)|failed permanently"
+    r"|not going to try again|will not be retried|no further (?:delivery )?attempts"
+    r"|could not be delivered|could not deliver|delivery (?:has )?failed"
+    r"|returned to (?:the )?sender|has been returned",
+    re.IGNORECASE,
+)
+_RETURNED_SUBJECT = re.compile(r"^\s*returned mail\b|undeliver|failure|failed", re.IGNORECASE)
+_SMTP_REPLY = re.compile(r"(?<![\w.:/=-])([245])[0-5]\d(?=[ -]|$)", re.MULTILINE)
+_MAX_DIAGNOSTIC = 1000
+_ERROR_WORDS = re.compile(
+    r"(?<![\d.])[245]\d\d\b|[245]\.\d{1,3}\.\d{1,3}|error|fail|unable|unknown|reject|denied"
+    r"|refused|full|quota|expired|timed? ?out|invalid|not (?:found|exist|valid|listed|recogni)"
+    r"|no such|deferred|blocked|blacklist|disabled|suspended|too (?:big|large|many)|exceeded"
+    r"|unreachable|not reachable|does not|doesn't|unavailable|problem|reason|エラー|失敗",
+    re.IGNORECASE,
+)
+
+
+def has_error_words(text: str) -> bool:
+    """Whether a piece of text states an error (a reply code or an error word)."""
+    return bool(_ERROR_WORDS.search(text))
+
+
+def error_lines(text: str, limit: int = 5) -> str:
+    """The lines of a notice that state the error ("" when none does)."""
+    lines = [line.strip() for line in text.splitlines() if _ERROR_WORDS.search(line)]
+    return "\n".join(lines[:limit])
+
+
+def looks_like_bounce(message: ReportMessage) -> bool:
+    """Whether the writer, the subject or the wording say this is a mail system's report."""
+    if message.msg.get("x-failed-recipients"):
+        return True
+    sender = message.header("from")
+    addresses = find_addresses(sender)
+    if not addresses or any(is_daemon_address(a) for a in addresses):
+        return True
+    display = sender
+    for address in addresses:
+        display = display.replace(address, "")
+    if _DAEMON_NAME.search(display):
+        return True
+    if _BOUNCE_SUBJECT.search(message.subject):
+        return True
+    null_sender = (message.msg.get("return-path") or "").strip() == "<>"
+    automatic = message.msg.get("auto-submitted") or null_sender
+    return bool(automatic and _BOUNCE_WORDING.search(message.notification_text))
+
+
+def is_delay_warning(message: ReportMessage) -> bool:
+    """Whether the report says delivery is still being tried (a warning, not a failure)."""
+    text = message.notification_text
+    delay_subject = bool(_DELAY_SUBJECT.search(message.subject))
+    delay_text = bool(_DELAY_WORDING.search(text))
+    if not (delay_subject or delay_text):
+        return False
+    if _GIVE_UP_WORDING.search(message.subject) or _RETURNED_SUBJECT.search(message.subject):
+        return False
+    return not (_GIVE_UP_WORDING.search(text) and not delay_text)
+
+
+def status_in(text: str, action: str) -> str | None:
+    """The RFC 3463 code in an error text, else the class of its SMTP reply, else a default."""
+    status = find_status(text)
+    if status:
+        return status
+    reply = _SMTP_REPLY.search(text)
+    if reply and reply.group(1) != "2":
+        return f"{reply.group(1)}.0.0"
+    return {"failed": "5.0.0", "delayed": "4.0.0"}.get(action)
+
+
+def clean_diagnostic(text: str) -> str:
+    """Error text as one readable line, bounded in length."""
+    return unfold(text)[:_MAX_DIAGNOSTIC]
+
+
+def recipient_result(address: str, detail: str, action: str) -> RecipientResult:
+    """A recipient of a wording-based report, with its status read from the error text."""
+    return RecipientResult(
+        address=normalize_address(address),
+        action=action,
+        status=status_in(detail, action),
+        diagnostic=clean_diagnostic(detail),
+    )
+
+
+def wording_report(message: ReportMessage, name: str, results: list[RecipientResult]) -> Report:
+    """A Report from a wording-based detector, with what the message itself says around it."""
+    seen: dict[str, RecipientResult] = {}
+    for result in results:
+        key = result.address.lower()
+        if key in seen:
+            earlier = seen[key]
+            if not earlier.diagnostic and result.diagnostic:
+                earlier.diagnostic = result.diagnostic
+                earlier.status = result.status
+            continue
+        seen[key] = result
+    report = Report(kind="dsn", detector=name, recipients=list(seen.values()))
+    attached = message.attached_message
+    if attached is not None:
+        report.original_message_id = (attached.get("message-id") or "").strip() or None
+    return report
+
+
+def is_own_address(message: ReportMessage, address: str) -> bool:
+    """Whether an address belongs to the report's writer or addressee rather than a recipient."""
+    return normalize_address(address).lower() in message.own_addresses

@@ -1,0 +1,132 @@
+"""Reading the small values reports carry: field blocks, addresses, status codes, dates.
+
+Shared by every detector so that an address or a status code means the same everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+_FIELD_LINE = re.compile(r"([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)")
+_XTEXT = re.compile(r"\+([0-9A-Fa-f]{2})")
+_UTF8_XTEXT = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
+_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\d|\.\d)")
+_REPLY_STATUS = re.compile(
+    r"(?<![\w.])[245]\d\d[ -]+['\"#(]?([245])\.(\d{1,3})\.(\d{1,3})(?!\d|\.\d)"
+)
+_UCHAR = "\u00c0-\u1fff\u3040-\ufeff\U00010000-\U0010ffff"
+ADDRESS = re.compile(
+    rf"(?:\"[^\"\r\n@]+\"|[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~{_UCHAR}.-]+)"
+    rf"@(?:[A-Za-z0-9{_UCHAR}](?:[A-Za-z0-9{_UCHAR}-]*[A-Za-z0-9{_UCHAR}])?\.)+"
+    rf"[A-Za-z{_UCHAR}][A-Za-z0-9{_UCHAR}-]*"
+)
+
+
+def parse_fields(text: str) -> list[tuple[str, str] | None]:
+    """Split report fields into (lower-cased name, unfolded value), None marking a blank line.
+
+    Lines that are neither a field nor a continuation are dropped: reports in the wild
+    carry stray comments, and losing them costs less than losing the whole report.
+    """
+    out: list[tuple[str, str] | None] = []
+    name = None
+    value: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            if name is not None:
+                out.append((name, " ".join(value).strip()))
+                name = None
+            out.append(None)
+            continue
+        if line[0] in " \t":
+            if name is not None:
+                value.append(line.strip())
+            continue
+        match = _FIELD_LINE.match(line)
+        if name is not None:
+            out.append((name, " ".join(value).strip()))
+            name = None
+        if match:
+            name = match.group(1).lower()
+            value = [match.group(2)]
+    if name is not None:
+        out.append((name, " ".join(value).strip()))
+    return out
+
+
+def xtext_decode(value: str) -> str:
+    """Undo RFC 3461 xtext (+HH) and RFC 6533 utf-8-addr-xtext (\\x{HHHH}) encodings."""
+    if "\\x{" in value:
+        value = _UTF8_XTEXT.sub(lambda m: chr(int(m.group(1), 16)), value)
+    if "+" in value:
+        value = _XTEXT.sub(lambda m: chr(int(m.group(1), 16)), value)
+    return value
+
+
+def typed_value(value: str) -> tuple[str, str]:
+    """Split "rfc822; addr" or "smtp; 550 ..." into (lower-cased type, rest)."""
+    kind, sep, rest = value.partition(";")
+    if sep and " " not in kind.strip() and "@" not in kind:
+        return kind.strip().lower(), rest.strip()
+    return "", value.strip()
+
+
+def normalize_address(value: str) -> str:
+    """Clean an address found in a report: no brackets, quotes or type; domain lower-cased."""
+    value = value.strip().strip("<>()[]:;,. \t")
+    if value.count('"') == 2 and value.startswith('"') and value.endswith('"'):
+        value = value[1:-1]
+    value = value.strip("'")
+    if value.lower().startswith("mailto:"):
+        value = value[7:]
+    if value.startswith("<") or value.endswith(">"):
+        value = value.strip("<>")
+    local, at, domain = value.rpartition("@")
+    if not at:
+        return value
+    return f"{local}@{domain.lower().rstrip('.')}"
+
+
+def recipient_address(value: str, *, original: bool = False) -> str:
+    """The address of a Final-Recipient or Original-Recipient field value."""
+    kind, rest = typed_value(value)
+    if kind.startswith("utf-8") or "\\x{" in rest:
+        rest = _UTF8_XTEXT.sub(lambda m: chr(int(m.group(1), 16)), rest)
+    elif original and kind == "rfc822":
+        rest = xtext_decode(rest)
+    match = ADDRESS.search(rest)
+    return normalize_address(match.group(0) if match else rest)
+
+
+def find_addresses(text: str) -> list[str]:
+    """Every address-looking token in text, in order of appearance."""
+    return [m.group(0).rstrip(".-") for m in ADDRESS.finditer(text)]
+
+
+def find_status(text: str) -> str | None:
+    """The RFC 3463 status code (x.y.z) in text, preferring one that follows an SMTP reply
+    code ("550 5.1.1"), or None."""
+    match = _REPLY_STATUS.search(text) or _STATUS.search(text)
+    if not match:
+        return None
+    return f"{match.group(1)}.{int(match.group(2))}.{int(match.group(3))}"
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """An aware datetime from an RFC 5322 date, or None when it cannot be read."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    return parsed
+
+
+def unfold(value: str) -> str:
+    """One line of text from a folded or multi-line value."""
+    return " ".join(value.split())

@@ -1,0 +1,72 @@
+"""RFC 8098 message disposition notifications (read receipts), plain and global.
+
+The disposition type (displayed, deleted, dispatched, processed) becomes the action, so
+tracking can rank it above delivery like Sympa does.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .fields import parse_fields, recipient_address, typed_value
+from .message import ReportMessage, part_text
+from .results import RecipientResult, Report
+
+NAME = "rfc8098"
+MDN_TYPES = ("message/disposition-notification", "message/global-disposition-notification")
+DISPOSITIONS = ("displayed", "deleted", "dispatched", "processed")
+_OLD_DISPOSITIONS = {"denied": "deleted", "failed": "processed", "expired": "deleted"}
+_DISPOSITION = re.compile(r"^\s*([^;]*?)\s*;\s*([a-z-]+)", re.IGNORECASE)
+
+
+def parse_disposition(value: str) -> tuple[str, str | None]:
+    """Split "manual-action/MDN-sent-manually; displayed/error" into (type, mode)."""
+    match = _DISPOSITION.match(value)
+    if not match:
+        word = value.strip().split("/")[0].lower()
+        return (word if word in DISPOSITIONS else ""), None
+    mode = match.group(1) or None
+    kind = match.group(2).lower()
+    return _OLD_DISPOSITIONS.get(kind, kind), mode
+
+
+def detect(message: ReportMessage) -> Report | None:
+    """Read the disposition-notification part of a read receipt."""
+    part = next(
+        (p for p, attached in message.parts if not attached and p.get_content_type() in MDN_TYPES),
+        None,
+    )
+    if part is None:
+        return None
+    fields: dict[str, str] = {}
+    for item in parse_fields(part_text(part, message.problems)):
+        if item is not None:
+            fields.setdefault(item[0], item[1])
+    action, mode = parse_disposition(fields.get("disposition", ""))
+    final = fields.get("final-recipient")
+    original = fields.get("original-recipient")
+    address = recipient_address(final) if final else ""
+    if not address and original:
+        address = recipient_address(original, original=True)
+    if not address:
+        return None
+    diagnostic = fields.get("error") or fields.get("failure") or fields.get("warning") or ""
+    report = Report(
+        kind="mdn",
+        detector=NAME,
+        reporting_mta=typed_value(fields.get("reporting-ua", ""))[1] or None,
+        original_message_id=fields.get("original-message-id") or None,
+        recipients=[
+            RecipientResult(
+                address=address,
+                action=action,
+                status=None,
+                diagnostic=diagnostic,
+                original_recipient=recipient_address(original, original=True) if original else None,
+                disposition_mode=mode,
+            )
+        ],
+    )
+    if not action:
+        report.problems.append(f"unreadable Disposition: {fields.get('disposition', '')!r}")
+    return report

@@ -1,0 +1,258 @@
+"""One parsed incoming report, with the lazily computed views that detectors share.
+
+The message is parsed once (compat32, the fastest policy of the standard package); the
+plain-text views that only the heuristic detectors need are computed on first use.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from email.header import Header, decode_header
+from email.message import Message
+from email.policy import compat32
+from functools import cached_property
+
+from .fields import find_addresses, normalize_address
+
+_ORIGINAL_MARKER = re.compile(
+    r"^[ \t|>]*(?:[-=_*#]{2,}[ \t]*)?(?:"
+    r"below this line is a copy of the message"
+    r"|this is a copy of the message"
+    r"|(?:original|returned|unsent|undelivered|enclosed|rejected|bounced) (?:message|e-?mail)"
+    r"|message (?:text|headers) follows?"
+    r"|(?:the )?headers? of (?:the |your )?original message"
+    r"|original (?:message|mail) (?:headers|info)"
+    r"|included is a copy of the message"
+    r"|enclosed is a copy of the message"
+    r"|(?:below is )?a? ?copy of (?:the |your )?(?:original )?message"
+    r"|the attachment contains the original"
+    r"|forwarded message"
+    r")",
+    re.IGNORECASE | re.MULTILINE,
+)
+_HEADER_LINE = re.compile(r"([A-Za-z][A-Za-z0-9-]*):[ \t]?\S")
+_STRONG_HEADERS = frozenset(
+    (
+        "received",
+        "return-path",
+        "message-id",
+        "mime-version",
+        "dkim-signature",
+        "x-mailer",
+        "delivered-to",
+        "x-received",
+    )
+)
+STATUS_LIKE = (
+    "message/delivery-status",
+    "message/global-delivery-status",
+    "message/disposition-notification",
+    "message/feedback-report",
+)
+_TAG = re.compile(
+    r"<(?:script|style)\b.*?</(?:script|style)>|<!--.*?-->|</?[A-Za-z][A-Za-z0-9:-]*(?:[\s/][^>]*)?>",
+    re.IGNORECASE | re.DOTALL,
+)
+_BR = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^>]*>", re.IGNORECASE)
+_ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&amp;": "&"}
+_DAEMON_LOCAL = re.compile(
+    r"^(?:mailer[-_]?daemon|post[-_]?master|mail[-_]?daemon|daemon|mmdf|bounces?)$",
+    re.IGNORECASE,
+)
+
+
+def html_to_text(html: str) -> str:
+    """A rough plain rendering of an HTML body, enough to find addresses and error text."""
+    text = _BR.sub("\n", html)
+    text = _TAG.sub("", text)
+    for entity, char in _ENTITIES.items():
+        text = text.replace(entity, char)
+    return "\n".join(line.strip() for line in text.splitlines())
+
+
+def _decode_chunk(data: bytes | str, charset: str | None) -> str:
+    if isinstance(data, str):
+        return data
+    for candidate in (charset, "utf-8"):
+        if candidate and candidate != "unknown-8bit":
+            try:
+                return data.decode(candidate)
+            except (LookupError, UnicodeDecodeError):
+                continue
+    return data.decode("latin-1")
+
+
+def decode_header_value(value: object) -> str:
+    """A header value as text, with RFC 2047 words and raw 8-bit bytes decoded; never raises."""
+    if value is None:
+        return ""
+    if not isinstance(value, str | Header):
+        value = str(value)
+    if isinstance(value, str) and "=?" not in value:
+        return " ".join(value.split())
+    try:
+        text = "".join(_decode_chunk(data, charset) for data, charset in decode_header(value))
+    except (LookupError, ValueError, UnicodeError, AssertionError, TypeError):
+        text = str(value)
+    return " ".join(text.split())
+
+
+def part_text(part: Message, problems: list[str] | None = None) -> str:
+    """The decoded text of a leaf part; undecodable charsets fall back to latin-1."""
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return "\n\n".join(headers_and_body_text(sub) for sub in payload)
+    data = part.get_payload(decode=True)
+    if data is None:
+        return payload if isinstance(payload, str) else ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return data.decode(charset, "replace")
+    except (LookupError, ValueError):
+        if problems is not None:
+            problems.append(f"unknown charset {charset!r}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def headers_and_body_text(msg: Message) -> str:
+    """A message given back as text: its header lines, a blank line, its body."""
+    head = "\n".join(f"{name}: {value}" for name, value in msg.items())
+    payload = msg.get_payload()
+    if isinstance(payload, list):
+        body = "\n\n".join(headers_and_body_text(sub) for sub in payload)
+    else:
+        body = payload or ""
+    return f"{head}\n\n{body}" if head else body
+
+
+def header_block_start(text: str) -> int | None:
+    """Offset of the first run of returned-message header lines inside plain text, if any."""
+    offset = 0
+    lines = text.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        match = _HEADER_LINE.match(line)
+        if match and _looks_like_header_run(lines[index : index + 8]):
+            return offset
+        offset += len(line)
+    return None
+
+
+def _looks_like_header_run(lines: list[str]) -> bool:
+    names = []
+    for line in lines:
+        match = _HEADER_LINE.match(line)
+        if match:
+            names.append(match.group(1).lower())
+        elif not line[:1].isspace() or not line.strip():
+            break
+    return len(names) >= 3 and any(name in _STRONG_HEADERS for name in names)
+
+
+def is_daemon_address(address: str) -> bool:
+    """Whether an address is a mail system's own (MAILER-DAEMON, postmaster...)."""
+    local = address.rpartition("@")[0] or address
+    return bool(_DAEMON_LOCAL.match(local))
+
+
+class ReportMessage:
+    """An incoming report parsed once, with shared views computed on demand."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.problems: list[str] = []
+        if b"\r\n" in raw:
+            raw = raw.replace(b"\r\n", b"\n")
+        self.msg: Message = email.message_from_bytes(raw, policy=compat32)
+
+    def header(self, name: str) -> str:
+        """A top-level header, decoded; "" when absent."""
+        return decode_header_value(self.msg.get(name))
+
+    @cached_property
+    def subject(self) -> str:
+        return self.header("subject")
+
+    @cached_property
+    def parts(self) -> list[tuple[Message, bool]]:
+        """Every part in order with whether it sits inside an attached message."""
+        out: list[tuple[Message, bool]] = []
+        stack: list[tuple[Message, bool]] = [(self.msg, False)]
+        while stack:
+            part, attached = stack.pop()
+            out.append((part, attached))
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                inner = attached or part.get_content_maintype() == "message"
+                for sub in reversed(payload):
+                    if isinstance(sub, Message):
+                        stack.append((sub, inner))
+        return out
+
+    @cached_property
+    def attached_message(self) -> Message | None:
+        """The returned original message (or its headers), when the report carries one."""
+        for part, _attached in self.parts:
+            ctype = part.get_content_type()
+            if ctype in ("message/rfc822", "message/global"):
+                payload = part.get_payload()
+                if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                    return payload[0]
+            elif ctype in ("text/rfc822-headers", "text/global-headers"):
+                text = part_text(part).lstrip()
+                return email.message_from_string(text, policy=compat32)
+        return None
+
+    @cached_property
+    def full_text(self) -> str:
+        """The readable text of every part outside attached messages, in order."""
+        chunks: list[str] = []
+        plain_seen = False
+        htmls: list[str] = []
+        for part, attached in self.parts:
+            if attached or part.is_multipart():
+                continue
+            ctype = part.get_content_type()
+            if ctype == "text/html":
+                htmls.append(html_to_text(part_text(part, self.problems)))
+            elif part.get_content_maintype() in ("text", "multipart") or ctype in STATUS_LIKE:
+                if ctype in ("text/rfc822-headers", "text/global-headers"):
+                    continue
+                chunks.append(part_text(part, self.problems))
+                plain_seen = plain_seen or bool(chunks[-1].strip())
+            elif ctype == "message/rfc822":
+                continue
+        if not plain_seen:
+            chunks.extend(htmls)
+        return "\n".join(chunks)
+
+    @cached_property
+    def _original_start(self) -> int:
+        """Where a copy of the original message begins in full_text (its length if nowhere)."""
+        text = self.full_text
+        match = _ORIGINAL_MARKER.search(text)
+        end = match.start() if match else len(text)
+        block = header_block_start(text[:end])
+        return block if block is not None else end
+
+    @cached_property
+    def notification_text(self) -> str:
+        """The readable text cut where a copy of the original message begins."""
+        return self.full_text[: self._original_start]
+
+    @cached_property
+    def trailing_text(self) -> str:
+        """The text after the notification (often the returned message or its headers)."""
+        return self.full_text[self._original_start :]
+
+    @cached_property
+    def own_addresses(self) -> set[str]:
+        """Addresses that name the report's writer or its addressee, never a recipient."""
+        found: set[str] = set()
+        for name in ("from", "to", "return-path", "delivered-to"):
+            for value in self.msg.get_all(name) or []:
+                found.update(normalize_address(a).lower() for a in find_addresses(str(value)))
+        return found

@@ -1,0 +1,161 @@
+"""The commonest plain-text bounce layout: each failed address on a line of its own, its error
+text on the lines below (or after a colon on the same line).
+
+Exim, qmail, Postfix's notice, Yahoo, Gmail, GMX, Mail.ru, OpenSMTPD, Zoho, Exchange,
+Domino and many appliances write it; reading the layout, not each product's sentences,
+keeps unseen variants working.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .bounce_text import (
+    clean_diagnostic,
+    error_lines,
+    has_error_words,
+    is_delay_warning,
+    is_own_address,
+    looks_like_bounce,
+    recipient_result,
+    status_in,
+    wording_report,
+)
+from .fields import ADDRESS, find_addresses, normalize_address
+from .message import ReportMessage, is_daemon_address
+from .results import Report
+
+NAME = "recipient-blocks"
+# A line led by an address: indentation, an optional bullet, optional <> or quotes.
+_LEAD = re.compile(
+    r"^[ \t]*(?:[*>•·-]+[ \t]*|\d{1,2}[.)][ \t]+)?[<\"\[]?(?P<address>" + ADDRESS.pattern + r")"
+    r"[>\"\]]?(?P<rest>(?:[\s:;,.(\[<]|\.\.\.|$).*)$"
+)
+_SEPARATOR = re.compile(r"^\s*(?:[-=_*#|]{3,}|\*\*)")
+_MAX_DETAIL_LINES = 12
+# "<alias> (expanded from\n    <list@...>)": the second address is where it came from.
+_ALIAS_OF = re.compile(r"(?:expanded|generated|forwarded|aliased|redirected) (?:from|by):?\s*$")
+
+
+def lead_lines(text: str) -> list[tuple[int, str, str]]:
+    """(line number, address, rest of the line) for every address-led line of text."""
+    found = []
+    for number, line in enumerate(text.splitlines()):
+        match = _LEAD.match(line)
+        if match:
+            found.append((number, match.group("address"), match.group("rest")))
+    return found
+
+
+def _detail(lines: list[str], start: int, stop: int, rest: str, address: str) -> str:
+    """The error text of one block: the rest of its lead line and the lines below it.
+
+    A paragraph ending in ":" ("because:", "Technical details:") runs on into the next.
+    """
+    rest = re.sub(r"<mailto:[^>]*>", " ", rest)
+    rest = re.sub(r"^\s*<?" + re.escape(address) + r">?", " ", rest).strip(" \t:;,.")
+    collected = [rest] if rest else []
+    for line in lines[start + 1 : stop][: _MAX_DETAIL_LINES * 2]:
+        if not line.strip():
+            if collected and not collected[-1].endswith(":"):
+                break
+            continue
+        if _SEPARATOR.match(line):
+            if collected:
+                break
+            continue
+        collected.append(line.strip())
+        if len(collected) >= _MAX_DETAIL_LINES:
+            break
+    return "\n".join(collected)
+
+
+def _preceding(lines: list[str], number: int) -> str:
+    """The paragraph just above a lead line (Notes and MailMarshal give the reason first)."""
+    above: list[str] = []
+    for line in reversed(lines[max(0, number - _MAX_DETAIL_LINES) : number]):
+        if not line.strip() or _SEPARATOR.match(line):
+            if above:
+                break
+            continue
+        above.insert(0, line.strip())
+    return "\n".join(above)
+
+
+def candidates(message: ReportMessage) -> list[tuple[str, str, str]]:
+    """(address, error text, text down to the next block) for each address-led block."""
+    text = message.notification_text
+    lines = text.splitlines()
+    leads: list[tuple[int, str, str]] = []
+    for number, address, rest in lead_lines(text):
+        if is_own_address(message, address):
+            continue
+        previous = lines[number - 1] if number else ""
+        if _ALIAS_OF.search(previous):
+            continue
+        if leads and leads[-1][1] == address and lines[number][:1].isspace():
+            continue
+        leads.append((number, address, rest))
+    out = []
+    for index, (number, address, rest) in enumerate(leads):
+        stop = leads[index + 1][0] if index + 1 < len(leads) else len(lines)
+        following = "\n".join(lines[number + 1 : stop])
+        detail = _detail(lines, number, stop, rest, address)
+        if not has_error_words(detail):
+            above = _preceding(lines, number)
+            if has_error_words(above):
+                detail = "\n".join(filter(None, [above, detail]))
+        out.append((address, detail, following))
+    return out
+
+
+def prefer_real_recipients(
+    message: ReportMessage, found: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
+    """Drop daemon and original-sender addresses when real recipients are also named."""
+    attached = message.attached_message
+    senders: set[str] = set()
+    if attached is not None:
+        for name in ("from", "sender", "return-path"):
+            senders.update(a.lower() for a in find_addresses(str(attached.get(name) or "")))
+    kept = [
+        item
+        for item in found
+        if not is_daemon_address(item[0]) and normalize_address(item[0]).lower() not in senders
+    ]
+    return kept or found
+
+
+def results_from(message: ReportMessage, found: list[tuple[str, str, str]], name: str) -> Report:
+    """Turn (address, detail, following text) candidates into a wording-based Report."""
+    action = "delayed" if is_delay_warning(message) else "failed"
+    single = len({normalize_address(a).lower() for a, _d, _f in found}) == 1
+    results = []
+    for address, detail, following in found:
+        result = recipient_result(address, detail, action)
+        if status_in(detail, "") is None:
+            context = following if not single else following + "\n" + message.notification_text
+            status = status_in(context, "")
+            if status is not None:
+                result.status = status
+            if not has_error_words(result.diagnostic):
+                lines = error_lines(following) or error_lines(message.notification_text)
+                result.diagnostic = clean_diagnostic(lines) or result.diagnostic
+        results.append(result)
+    return wording_report(message, name, results)
+
+
+def detect(message: ReportMessage) -> Report | None:
+    """Read address-led blocks; with none, trust X-Failed-Recipients (Exim, Gmail)."""
+    if not looks_like_bounce(message):
+        return None
+    found = prefer_real_recipients(message, candidates(message))
+    if not found:
+        # The header is written by the MTA itself, so even the sender's own address counts.
+        header = " ".join(str(v) for v in message.msg.get_all("x-failed-recipients") or [])
+        addresses = find_addresses(header)
+        text = message.notification_text
+        found = [(address, "", text) for address in addresses]
+    if not found:
+        return None
+    return results_from(message, found, NAME)

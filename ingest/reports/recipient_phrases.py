@@ -1,0 +1,59 @@
+"""Bounces that name the recipient inside a sentence rather than on a line of its own:
+"Could not be delivered to: <addr>", "Unknown user: addr", "RCPT TO:<addr>", and so on.
+
+Tried after the line-layout readers, since a phrase can also mention other addresses.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .bounce_text import is_own_address, looks_like_bounce
+from .fields import ADDRESS
+from .message import ReportMessage
+from .recipient_blocks import prefer_real_recipients, results_from
+from .results import Report
+
+NAME = "recipient-phrases"
+_PHRASE = re.compile(
+    r"(?:(?:could|can)(?:n't| ?not) be delivered to|(?:was|were) not delivered to|not delivered to"
+    r"|unable to deliver (?:the |this |your )?(?:message |mail |e-?mail )?to"
+    r"|undeliverable to|undeliverable:|failed to deliver to|delivery (?:to|failed|failure)\b"
+    r"|error (?:delivering|sending) (?:your )?(?:mail|message|e-?mail) to"
+    r"|did not reach the following recipients?|did not reach"
+    r"|(?:unknown|invalid|bad|disabled|non-?existent)\b[\w ]{0,30}?\b"
+    r"(?:user(?:id|name)?|recipient|address(?:ee)?|mailbox|account)"
+    r"|user unknown|no such (?:user|recipient|mailbox)|rcpt to|recipient(?:'s)?(?: address)?"
+    r"|returned (?:permanent |temporary )?errors?|failed recipients?|following recipients?"
+    r"|following address(?:es)?|your (?:message|mail) to|mailbox (?:is )?(?:full|unavailable)"
+    r"|message could not be delivered to|delivered to the following)",
+    re.IGNORECASE,
+)
+_PHRASED_ADDRESS = re.compile(
+    _PHRASE.pattern + r"[^@\n]{0,40}?<?(?P<address>" + ADDRESS.pattern + r")",
+    re.IGNORECASE,
+)
+
+
+def detect(message: ReportMessage) -> Report | None:
+    """Collect addresses that follow a failure phrase on the same line."""
+    if not looks_like_bounce(message):
+        return None
+    text = message.notification_text
+    lines = text.splitlines()
+    found = []
+    for number, line in enumerate(lines):
+        for match in _PHRASED_ADDRESS.finditer(line):
+            address = match.group("address")
+            if is_own_address(message, address):
+                continue
+            detail = [line.strip()]
+            for following in lines[number + 1 : number + 8]:
+                if not following.strip():
+                    break
+                detail.append(following.strip())
+            found.append((address, "\n".join(detail), "\n".join(lines[number + 1 :])))
+    found = prefer_real_recipients(message, found)
+    if not found:
+        return None
+    return results_from(message, found, NAME)

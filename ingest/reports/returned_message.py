@@ -1,0 +1,80 @@
+"""Last resort for bounces that name no recipient in their text (Postfix's "Delivery report
+unavailable", MMS gateways, old Sendmail transcripts that only name the host): the
+recipient the returned message itself was addressed to.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from email.message import Message
+from email.policy import compat32
+
+from .bounce_text import (
+    error_lines,
+    is_delay_warning,
+    is_own_address,
+    looks_like_bounce,
+    recipient_result,
+    wording_report,
+)
+from .fields import ADDRESS, find_addresses, normalize_address
+from .message import ReportMessage, header_block_start, is_daemon_address
+from .results import Report
+
+NAME = "returned-message"
+_RECEIVED_FOR = re.compile(r"\bfor\s+<?(" + ADDRESS.pattern + r")>?", re.IGNORECASE)
+_MAX_RECIPIENTS = 1
+_HEADER_PAIR = re.compile(r"[A-Za-z][A-Za-z0-9-]*:[^\n]*\n[A-Za-z][A-Za-z0-9-]*:")
+
+
+def returned_headers(message: ReportMessage) -> Message | None:
+    """The returned message's headers: an attached part, or the header lines after the notice."""
+    if message.attached_message is not None:
+        return message.attached_message
+    text = message.trailing_text
+    after_marker = text.split("\n", 1)[1].lstrip() if "\n" in text else ""
+    if _HEADER_PAIR.match(after_marker):
+        return email.message_from_string(after_marker, policy=compat32)
+    start = header_block_start(text)
+    if start is None:
+        return None
+    return email.message_from_string(text[start:].lstrip(), policy=compat32)
+
+
+def addressed_to(headers: Message) -> list[str]:
+    """Where the returned message was going: its envelope "for" address, else To and Cc."""
+    received = headers.get_all("received") or []
+    if received:
+        match = _RECEIVED_FOR.search(" ".join(str(received[0]).split()))
+        if match:
+            return [match.group(1)]
+    found: list[str] = []
+    for name in ("to", "cc"):
+        for value in headers.get_all(name) or []:
+            for address in find_addresses(str(value)):
+                if normalize_address(address).lower() not in (a.lower() for a in found):
+                    found.append(normalize_address(address))
+    return found
+
+
+def detect(message: ReportMessage) -> Report | None:
+    """A single recipient taken from the returned message, when the report is a bounce."""
+    if not looks_like_bounce(message):
+        return None
+    headers = returned_headers(message)
+    if headers is None:
+        return None
+    addresses = [
+        a
+        for a in addressed_to(headers)
+        if not is_own_address(message, a) and not is_daemon_address(a)
+    ]
+    if not addresses or len(addresses) > _MAX_RECIPIENTS:
+        return None
+    action = "delayed" if is_delay_warning(message) else "failed"
+    text = message.notification_text
+    result = recipient_result(addresses[0], error_lines(text) or text.strip(), action)
+    report = wording_report(message, NAME, [result])
+    report.original_message_id = (headers.get("message-id") or "").strip() or None
+    return report

@@ -1,0 +1,82 @@
+"""The ordered list of detectors, most authoritative first, and the one function callers use.
+
+Standard reports (DSN, MDN, ARF) are read from their machine-readable parts and cost one
+parse; the wording-based detectors only run when those found nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import (
+    amazonses,
+    arf,
+    autoreply,
+    dsn,
+    mdn,
+    recipient_blocks,
+    recipient_phrases,
+    returned_message,
+    sendmail,
+)
+from .message import ReportMessage
+from .results import Report
+
+Detector = Callable[[ReportMessage], "Report | None"]
+
+WORDING_DETECTORS: list[Detector] = [
+    sendmail.detect,
+    recipient_blocks.detect,
+    recipient_phrases.detect,
+    returned_message.detect,
+]
+DETECTORS: list[Detector] = [
+    dsn.detect,
+    mdn.detect,
+    arf.detect,
+    dsn.detect_mislabelled,
+    amazonses.detect,
+    autoreply.detect,
+    *WORDING_DETECTORS,
+]
+
+
+def _repair_addresses(report: Report, message: ReportMessage) -> None:
+    """Give DSN recipients whose field held no mailbox ("@host") the address the text names."""
+    broken = [r for r in report.recipients if not r.address.partition("@")[0]]
+    if not broken:
+        return
+    known = {r.address.lower() for r in report.recipients}
+    for detector in WORDING_DETECTORS:
+        found = detector(message)
+        if found is not None and found.recipients:
+            spare = [r.address for r in found.recipients if r.address.lower() not in known]
+            for result, address in zip(broken, spare, strict=False):
+                result.address = address
+            return
+
+
+def parse_report(raw: bytes) -> Report:
+    """Read one incoming report; never raises, whatever the input."""
+    problems: list[str] = []
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        return Report(problems=[f"input is {type(raw).__name__}, not bytes"])
+    raw = bytes(raw)
+    if not raw.strip():
+        return Report(problems=["empty input"])
+    try:
+        message = ReportMessage(raw)
+    except Exception as exc:  # noqa: BLE001 - the contract is: never raise
+        return Report(problems=[f"unparsable message: {exc!r}"])
+    for detector in DETECTORS:
+        try:
+            report = detector(message)
+        except Exception as exc:  # noqa: BLE001 - one broken detector must not stop the rest
+            problems.append(f"{detector.__module__.rsplit('.', 1)[-1]} failed: {exc!r}")
+            continue
+        if report is not None and (report.recipients or report.kind == "arf"):
+            if report.kind == "dsn" and detector in (dsn.detect, dsn.detect_mislabelled):
+                _repair_addresses(report, message)
+            report.problems[:0] = problems + message.problems
+            return report
+    return Report(problems=problems + message.problems or ["not a report"])
