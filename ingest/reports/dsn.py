@@ -124,6 +124,16 @@ def _smtp_class(text: str) -> str | None:
     return reply.group(1) if reply else None
 
 
+def apply_per_message_fields(report: Report, per_message: dict[str, str]) -> None:
+    """Fill the report-wide fields (Reporting-MTA, ENVID, Arrival-Date) not yet known."""
+    if report.reporting_mta is None and "reporting-mta" in per_message:
+        report.reporting_mta = typed_value(per_message["reporting-mta"])[1] or None
+    if report.envelope_id is None and per_message.get("original-envelope-id"):
+        report.envelope_id = xtext_decode(per_message["original-envelope-id"].strip())
+    if report.arrival_date is None:
+        report.arrival_date = parse_date(per_message.get("arrival-date"))
+
+
 def report_from_status_text(
     message: ReportMessage, texts: list[str], fallback_action: str
 ) -> Report | None:
@@ -131,12 +141,7 @@ def report_from_status_text(
     report = Report(kind="dsn", detector=NAME)
     for text in texts:
         per_message, groups = group_fields(text)
-        if report.reporting_mta is None and "reporting-mta" in per_message:
-            report.reporting_mta = typed_value(per_message["reporting-mta"])[1] or None
-        if report.envelope_id is None and per_message.get("original-envelope-id"):
-            report.envelope_id = xtext_decode(per_message["original-envelope-id"].strip())
-        if report.arrival_date is None:
-            report.arrival_date = parse_date(per_message.get("arrival-date"))
+        apply_per_message_fields(report, per_message)
         for fields in groups:
             result = recipient_from_fields(fields, fallback_action)
             if result is not None:

@@ -27,8 +27,8 @@ ADDRESS = re.compile(
 def parse_fields(text: str) -> list[tuple[str, str] | None]:
     """Split report fields into (lower-cased name, unfolded value), None marking a blank line.
 
-    Lines that are neither a field nor a continuation are dropped: reports in the wild
-    carry stray comments, and losing them costs less than losing the whole report.
+    Other lines are dropped (reports carry stray comments), except that an unindented line
+    under Diagnostic-Code continues it: MTAs paste multi-line SMTP replies there unfolded.
     """
     out: list[tuple[str, str] | None] = []
     name = None
@@ -45,6 +45,9 @@ def parse_fields(text: str) -> list[tuple[str, str] | None]:
                 value.append(line.strip())
             continue
         match = _FIELD_LINE.match(line)
+        if not match and name == "diagnostic-code":
+            value.append(line.strip())
+            continue
         if name is not None:
             out.append((name, " ".join(value).strip()))
             name = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import re
+from email.errors import MissingHeaderBodySeparatorDefect
 from email.header import Header, decode_header
 from email.message import Message
 from email.policy import compat32
@@ -126,7 +127,11 @@ def headers_and_body_text(msg: Message) -> str:
         body = "\n\n".join(headers_and_body_text(sub) for sub in payload)
     else:
         body = payload or ""
-    return f"{head}\n\n{body}" if head else body
+    if not head:
+        return body
+    # Headers that ran into a non-header line had no blank line after them.
+    joined = any(isinstance(d, MissingHeaderBodySeparatorDefect) for d in msg.defects)
+    return f"{head}\n{body}" if joined else f"{head}\n\n{body}"
 
 
 def header_block_start(text: str) -> int | None:

@@ -14,6 +14,7 @@ from . import (
     autoreply,
     dsn,
     mdn,
+    quick_dsn,
     recipient_blocks,
     recipient_phrases,
     returned_message,
@@ -64,6 +65,12 @@ def parse_report(raw: bytes) -> Report:
     raw = bytes(raw)
     if not raw.strip():
         return Report(problems=["empty input"])
+    try:
+        quick = quick_dsn.detect(raw)
+    except Exception:  # noqa: BLE001 - the full path below decides instead
+        quick = None
+    if quick is not None:
+        return quick
     try:
         message = ReportMessage(raw)
     except Exception as exc:  # noqa: BLE001 - the contract is: never raise
