@@ -154,6 +154,9 @@ class Message(Base):
         UniqueConstraint("list_id", "message_id", name="uq_messages_list_message_id"),
         Index("ix_messages_list_month_date", "list_id", "year_month", "date"),
         Index("ix_messages_thread", "thread_id", "date"),
+        # Archive month pages: a month's threads; threading: replies waiting for a parent.
+        Index("ix_messages_list_month_thread", "list_id", "year_month", "thread_id", "date"),
+        Index("ix_messages_list_in_reply_to", "list_id", "in_reply_to"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -170,6 +173,8 @@ class Message(Base):
     thread_id: Mapped[int | None] = mapped_column(Integer)
     size: Mapped[int] = mapped_column(Integer, default=0)
     raw: Mapped[bytes] = mapped_column(RawBytes)
+    # Plain text of the body, extracted when archiving, for the archive search.
+    body_text: Mapped[str | None] = mapped_column(LongText)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Tracking decided for this message (None: not tracked).
     dsn_requested: Mapped[bool] = mapped_column(Boolean, default=False)
