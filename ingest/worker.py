@@ -23,6 +23,7 @@ QUEUES = (
     ("posts", "ingest.distribution:process_spooled_posts"),
     ("sending", "ingest.sending:send_due_deliveries"),
     ("reports", "ingest.report_processing:process_spooled_reports"),
+    ("alerts", "listtrack.owner_alerts:send_due_alerts"),
 )
 
 QueueDrainer = Callable[[SiteConfig, sessionmaker[Session]], int]

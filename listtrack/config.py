@@ -123,6 +123,11 @@ SITE_KEYS: dict[str, Key] = {
             "Where the MTA hand-off stores incoming mail (default: spool/ in the instance)."),
         Key("max_report_size", _int_range(1024, 1 << 30), "a number of bytes 1024-1073741824",
             5 * 1024 * 1024, "Reports larger than this are cut to this size and quarantined."),
+        Key("web_url", _matching(re.compile(r"https?://[^\s/]+(/[^\s]*)?")),
+            "an http:// or https:// URL", "http://127.0.0.1:5000",
+            "Address of the web archive, for links in mails to owners."),
+        Key("alert_quiet_period", _int_range(1, 10080), "a number of minutes 1-10080", 15,
+            "Minutes without new failures before the owners get the failure summary."),
         Key("max_post_size", _int_range(1024, 1 << 30), "a number of bytes 1024-1073741824",
             25 * 1024 * 1024, "Posts larger than this are refused."),
     )

@@ -182,6 +182,9 @@ class Message(Base):
     dsn_unavailable: Mapped[bool] = mapped_column(Boolean, default=False)
     distribution: Mapped[str] = mapped_column(String(16), default="archived")
     distributed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The owners' failure summary was mailed (one per message); tracking records purged.
+    owner_alert_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tracking_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def tracked(self) -> bool:

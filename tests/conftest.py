@@ -254,3 +254,44 @@ def sign_in(client):  # noqa: ANN001, ANN201
                                            "csrf_token": token})
 
     return do
+
+
+@pytest.fixture
+def live_server(app):  # noqa: ANN001, ANN201
+    """The app served over real HTTP on loopback (for the browser and over-HTTP tests)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser_page():  # noqa: ANN201
+    """A page in Debian's headless Chromium driven by Playwright (no browser download)."""
+    if not Path(CHROMIUM).exists():
+        require_or_skip(f"{CHROMIUM} is missing: install Debian's chromium (.ci/install-chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_or_skip("playwright is not installed: pip install -e '.[test]'")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"],
+        )
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        browser.close()

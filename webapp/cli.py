@@ -11,6 +11,7 @@ from listtrack.config import ConfigError, load_site_config
 from listtrack.database import DatabaseUnavailable, check_database
 from webapp import create_app
 from webapp.commands import accounts, demo, lists, worker
+from webapp.commands import purge as purge_command
 
 EX_CONFIG = 78
 NO_DATABASE_COMMANDS = {"db", "--help", "-h", "--version", "shell", "routes"}
@@ -21,6 +22,7 @@ cli.add_command(lists.mailing_list)
 cli.add_command(lists.subscriber)
 cli.add_command(demo.demo)
 cli.add_command(worker.worker)
+cli.add_command(purge_command.purge)
 
 
 def main() -> None:
