@@ -418,6 +418,16 @@ def test_eight_bit_headers_come_back_byte_for_byte(mta):
     assert b"Content-Transfer-Encoding: 8bit" in raw
 
 
+def test_mdn_subject_of_an_eight_bit_original_is_encoded(mta):
+    send(mta, "display-uma@example.net", copy("Déjeuner vendredi", receipt=True))
+    assert mta.wait_idle(5)
+    raw = mta.reports_sent[-1][1]
+    assert b"Subject: =?utf-8?" in raw
+    message, fields = mdn_fields(raw)
+    assert message["Subject"] == "Return Receipt (displayed) - Déjeuner vendredi"
+    assert fields["Disposition"].endswith("displayed")
+
+
 def test_crlf_reports_have_no_bare_line_feeds():
     with LoopbackMTA(report_linesep="\r\n") as mta:
         send(mta, "display-pia@example.net", copy(receipt=True))

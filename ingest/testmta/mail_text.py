@@ -8,7 +8,7 @@ import textwrap
 from datetime import UTC, datetime
 from email.generator import BytesGenerator
 from email.message import Message
-from email.policy import Compat32, compat32
+from email.policy import Compat32
 from io import BytesIO
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -56,12 +56,20 @@ def header_block(text: str) -> str:
 
 
 def header_value(text: str, name: str) -> str | None:
-    """The first ``name`` header of the header section in ``text``, unfolded, or None."""
-    message = email.message_from_string(header_block(text), policy=compat32)
-    value = message.get(name)
-    if value is None:
-        return None
-    return " ".join(str(value).split())
+    """The first ``name`` header of the header section in ``text``, unfolded, or None.
+
+    Read by hand: the email package would turn 8-bit bytes (kept as surrogates) into text.
+    """
+    wanted = name.lower() + ":"
+    found: list[str] | None = None
+    for line in header_block(text).splitlines():
+        if found is not None:
+            if line[:1] not in (" ", "\t"):
+                break
+            found.append(line.strip())
+        elif line.lower().startswith(wanted):
+            found = [line[len(wanted) :].strip()]
+    return None if found is None else " ".join(part for part in found if part)
 
 
 def first_address(value: str | None) -> str | None:

@@ -11,6 +11,7 @@ import string
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from email.header import Header
 from email.message import Message
 from email.utils import format_datetime
 
@@ -60,8 +61,7 @@ def write_mdn(report: DispositionReport, original: bytes, linesep: str = "\n") -
         secrets.choice(string.ascii_letters + string.digits) for _ in range(24)
     )
     message["Content-Type"] = (
-        "multipart/report; report-type=disposition-notification;\n"
-        f' boundary="{boundary}"'
+        f'multipart/report; report-type=disposition-notification;\n boundary="{boundary}"'
     )
     message["Message-ID"] = f"<{uuid.uuid4()}@{reader_domain}>"
     message["Date"] = _client_date(report.created)
@@ -69,7 +69,7 @@ def write_mdn(report: DispositionReport, original: bytes, linesep: str = "\n") -
     message["User-Agent"] = _USER_AGENT
     message["From"] = report.reader
     message["To"] = report.notify_to
-    message["Subject"] = f"Return Receipt ({report.disposition}) - {subject}".rstrip()
+    message["Subject"] = _encoded(f"Return Receipt ({report.disposition}) - {subject}".rstrip())
     message.preamble = "This is a multi-part message in MIME format."
 
     text = Message()
@@ -101,6 +101,14 @@ def write_mdn(report: DispositionReport, original: bytes, linesep: str = "\n") -
 
     message.set_payload([text, notification, returned])
     return flatten(message, linesep)
+
+
+def _encoded(value: str) -> str:
+    """A mail client writes a non-ASCII header as RFC 2047 encoded words."""
+    if value.isascii():
+        return value
+    text = value.encode("ascii", errors="surrogateescape").decode("utf-8", errors="replace")
+    return Header(text, "utf-8").encode()
 
 
 def _client_date(moment: datetime) -> str:
