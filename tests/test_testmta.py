@@ -366,6 +366,21 @@ def test_delay_then_success_in_that_order(mta):
     assert delivered[2][0]["Action"] == "delivered"
 
 
+@pytest.mark.parametrize(
+    ("notify", "labels"),
+    [
+        ("NOTIFY=SUCCESS", ["dsn-delivered"]),
+        ("NOTIFY=DELAY", ["dsn-delayed"]),
+        ("NOTIFY=FAILURE", []),
+        ("NOTIFY=DELAY,SUCCESS", ["dsn-delayed", "dsn-delivered"]),
+    ],
+)
+def test_a_delay_reports_only_what_notify_asked_for(mta, notify, labels):
+    send(mta, "delay-sam@example.net", rcpt_options=(notify,))
+    assert mta.wait_idle(5)
+    assert [r.label for r in mta.report_log] == labels
+
+
 @pytest.mark.parametrize("disposition", ["displayed", "deleted"])
 def test_reader_sends_an_mdn_after_the_success_dsn(mta, disposition):
     prefix = "display" if disposition == "displayed" else "delete"

@@ -1,5 +1,14 @@
 """Loopback test MTA: a DSN-aware SMTP server that answers like remote systems and sends
-real DSNs and MDNs back, for tests, benchmarks and the demo."""
+real DSNs and MDNs back, for tests, benchmarks and the demo.
+
+    with LoopbackMTA(deliver_report=ReportCollector()) as mta:   # or handoff_command()
+        ...send to 127.0.0.1:mta.port, e.g. RCPT TO:<fail-bob@example.org> ...
+        assert mta.wait_idle(10)          # every report scheduled so far is handed over
+        mta.transactions, mta.reports_sent, mta.report_log, mta.report_failures
+
+Recipients' local parts script the answer (see ``behaviours``): fail-, refuse-, delay-,
+display-, delete-, tempfail[N]-, drop[N]-, dropdata[N]-; anything else is delivered.
+"""
 
 from ingest.testmta.behaviours import (
     Behaviour,
