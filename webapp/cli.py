@@ -12,9 +12,10 @@ from listtrack.database import DatabaseUnavailable, check_database
 from webapp import create_app
 from webapp.commands import accounts, demo, lists, worker
 from webapp.commands import purge as purge_command
+from webapp.commands import reports as report_commands
 
 EX_CONFIG = 78
-NO_DATABASE_COMMANDS = {"db", "--help", "-h", "--version", "shell", "routes"}
+NO_DATABASE_COMMANDS = {"db", "--help", "-h", "--version", "shell", "routes", "report"}
 
 cli = FlaskGroup(create_app=create_app, help="listtrack: mailing-list archive with tracking.")
 cli.add_command(accounts.user)
@@ -23,6 +24,8 @@ cli.add_command(lists.subscriber)
 cli.add_command(demo.demo)
 cli.add_command(worker.worker)
 cli.add_command(purge_command.purge)
+cli.add_command(report_commands.report)
+cli.add_command(report_commands.quarantine)
 
 
 def main() -> None:
