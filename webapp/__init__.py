@@ -50,6 +50,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(archive.bp)
 
+    from webapp import tracking
+
+    app.register_blueprint(tracking.bp)
+
+    from webapp import admin
+
+    app.register_blueprint(admin.bp)
+
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
     app.jinja_env.globals["htmx_integrity"] = _integrity(paths.PROJECT_ROOT / "static" / HTMX_FILE)
     return app
