@@ -1,16 +1,15 @@
 """Archiving a message: raw bytes kept exactly, headers read once, thread links made.
 
-Used by the post distribution and by `listtrack import-mbox`; idempotent on Message-ID.
+Used by the post distribution and by `listtrack import-mbox`; idempotent on Message-ID
+(a message without one gets an identifier derived from its bytes, so re-imports match).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.header import decode_header, make_header
 from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -19,6 +18,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from listtrack.message_view import decode_text, extract_body_text, header_text
 from listtrack.models import MailingList, Message
 
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -31,17 +31,6 @@ class ArchiveResult:
     created: bool
 
 
-def decode_text(value: str | None) -> str:
-    """An RFC 2047 header value as text; never raises on bad encodings."""
-    if not value:
-        return ""
-    try:
-        text = str(make_header(decode_header(value)))
-    except Exception:  # noqa: BLE001 - unknown charsets and broken words: keep the raw text
-        text = value
-    return " ".join(text.split())
-
-
 def message_ids(value: str | None) -> list[str]:
     """The `<...>` identifiers in an In-Reply-To or References header, in order."""
     return [found[:MAX_ID] for found in MESSAGE_ID.findall(value or "")]
@@ -52,7 +41,7 @@ def parse_date(value: str | None, fallback: datetime) -> datetime:
         return fallback
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return fallback
     if parsed is None:
         return fallback
@@ -61,8 +50,21 @@ def parse_date(value: str | None, fallback: datetime) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def new_message_id(domain: str) -> str:
-    return f"<listtrack.{time.time_ns()}.{secrets.token_hex(6)}@{domain}>"
+def stable_message_id(raw: bytes, domain: str) -> str:
+    """An identifier for a message that has none, derived from its bytes: re-imports match."""
+    return f"<listtrack.{hashlib.sha256(raw).hexdigest()[:40]}@{domain}>"
+
+
+def header_message_id(headers: EmailMessage) -> str | None:
+    """The Message-ID header's `<id>`; a bare `id@host` without brackets is accepted too."""
+    value = header_text(headers.get("Message-ID", ""))
+    found = message_ids(value)
+    if found:
+        return found[0]
+    bare = value.strip()
+    if bare and " " not in bare and "<" not in bare and ">" not in bare:
+        return f"<{bare}>"[:MAX_ID]
+    return None
 
 
 def read_headers(raw: bytes) -> EmailMessage:
@@ -79,8 +81,7 @@ def archive_message(
     """Store a message in a list's archive (or find it there by Message-ID)."""
     received_at = received_at or datetime.now(UTC)
     headers = headers if headers is not None else read_headers(raw)
-    found_ids = message_ids(str(headers.get("Message-ID", "")))
-    message_id = found_ids[0] if found_ids else new_message_id(mailing_list.domain)
+    message_id = header_message_id(headers) or stable_message_id(raw, mailing_list.domain)
     existing = session.scalar(
         select(Message).where(Message.list_id == mailing_list.id,
                               Message.message_id == message_id)
@@ -88,11 +89,11 @@ def archive_message(
     if existing is not None:
         return ArchiveResult(existing, created=False)
 
-    senders = getaddresses([str(headers.get("From", ""))])
+    senders = getaddresses([header_text(headers.get("From", ""))])
     sender_name, sender_address = senders[0] if senders else ("", "")
-    date = parse_date(headers.get("Date"), received_at)
-    in_reply_to = message_ids(str(headers.get("In-Reply-To", "")))
-    references = message_ids(str(headers.get("References", "")))
+    date = parse_date(header_text(headers.get("Date")), received_at)
+    in_reply_to = message_ids(header_text(headers.get("In-Reply-To", "")))
+    references = message_ids(header_text(headers.get("References", "")))
 
     message = Message(
         list_id=mailing_list.id,
@@ -101,11 +102,12 @@ def archive_message(
         sender=sender_address.strip().lower()[:320],
         sender_name=decode_text(sender_name)[:255],
         date=date,
-        year_month=date.strftime("%Y-%m"),
+        year_month=f"{date.year:04d}-{date.month:02d}",
         in_reply_to=in_reply_to[0] if in_reply_to else None,
         references=" ".join(references) or None,
         size=len(raw),
         raw=raw,
+        body_text=extract_body_text(raw),
         received_at=received_at,
     )
     session.add(message)
