@@ -13,6 +13,7 @@ from webapp import create_app
 from webapp.commands import accounts, demo, lists, worker
 from webapp.commands import purge as purge_command
 from webapp.commands import reports as report_commands
+from webapp.commands import tracking as tracking_commands
 
 EX_CONFIG = 78
 NO_DATABASE_COMMANDS = {"db", "--help", "-h", "--version", "shell", "routes", "report"}
@@ -26,6 +27,7 @@ cli.add_command(worker.worker)
 cli.add_command(purge_command.purge)
 cli.add_command(report_commands.report)
 cli.add_command(report_commands.quarantine)
+cli.add_command(tracking_commands.tracking)
 
 
 def main() -> None:
