@@ -11,6 +11,7 @@ from listtrack.config import ConfigError, load_site_config
 from listtrack.database import DatabaseUnavailable, check_database
 from webapp import create_app
 from webapp.commands import accounts, demo, lists, worker
+from webapp.commands import archive as archive_commands
 from webapp.commands import purge as purge_command
 from webapp.commands import reports as report_commands
 from webapp.commands import tracking as tracking_commands
@@ -24,6 +25,7 @@ cli.add_command(lists.mailing_list)
 cli.add_command(lists.subscriber)
 cli.add_command(demo.demo)
 cli.add_command(worker.worker)
+cli.add_command(archive_commands.import_mbox)
 cli.add_command(purge_command.purge)
 cli.add_command(report_commands.report)
 cli.add_command(report_commands.quarantine)
