@@ -7,12 +7,11 @@ keyset pages ordered by recipient within (message_id[, status]), so page 2,000 o
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from listtrack.models import RECEPTION_OPTIONS, Delivery, Message, Notification, Report
@@ -213,15 +212,16 @@ def delivery_rows(
 ) -> RowPage:
     """One keyset page of deliveries in address order, filtered by status group and search.
 
-    A group of several words runs one index range per word and merges them, so each range
-    is read in index order and stops after `limit + 1` rows.
+    A group of several words reads one index range per word and lets the database merge
+    them (UNION ALL, then ORDER BY), so each range stops after `limit + 1` rows and the
+    order is the database's collation, the same one the `>` of the cursor uses.
     """
     columns = [Delivery.id, Delivery.recipient, Delivery.reception, Delivery.status,
                Delivery.status_code, Delivery.diagnostic, Delivery.last_notification_at]
     if with_evidence:
-        columns.append(_evidence_notification())
+        columns.append(_evidence_notification().label("notification_id"))
 
-    def one_range(status: str | None) -> list[DeliveryRow]:
+    def one_range(status: str | None) -> Select:
         query = select(*columns).where(Delivery.message_id == message_id)
         if status is not None:
             query = query.where(Delivery.status == status)
@@ -229,17 +229,18 @@ def delivery_rows(
             query = query.where(Delivery.recipient > after_recipient)
         if search:
             query = query.where(_search_condition(search, domain_only_search))
-        query = query.order_by(Delivery.recipient).limit(limit + 1)
-        return [DeliveryRow(*row) if with_evidence else DeliveryRow(*row, None)
-                for row in session.execute(query)]
+        return query.order_by(Delivery.recipient).limit(limit + 1)
 
     if group is None:
-        found = one_range(None)
+        query = one_range(None)
     elif len(group.statuses) == 1:
-        found = one_range(group.statuses[0])
+        query = one_range(group.statuses[0])
     else:
-        found = list(heapq.merge(*(one_range(s) for s in group.statuses),
-                                 key=lambda row: row.recipient))[:limit + 1]
+        ranges = [select(one_range(s).subquery()) for s in group.statuses]
+        merged = union_all(*ranges).subquery()
+        query = select(merged).order_by(merged.c.recipient).limit(limit + 1)
+    found = [DeliveryRow(*row) if with_evidence else DeliveryRow(*row, None)
+             for row in session.execute(query)]
     more = len(found) > limit
     rows = found[:limit]
     return RowPage(rows, rows[-1].id if more else None)

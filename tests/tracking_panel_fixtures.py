@@ -31,6 +31,7 @@ class Tracked:
     message_key: int
     url_id: str  # the Message-ID as the panel's URLs carry it: no angle brackets, quoted
     deliveries: dict[str, Delivery] = field(default_factory=dict)
+    delivery_ids: dict[str, int] = field(default_factory=dict)
     notifications: dict[str, list[int]] = field(default_factory=dict)
 
     def url(self, tail: str = "") -> str:
@@ -100,6 +101,7 @@ def make_tracked_message(
         session.add(delivery)
         session.flush()
         result.deliveries[address] = delivery
+        result.delivery_ids[address] = delivery.id
         if reception == "mail" and status != "waiting":
             add_notification(session, result, address, status)
     session.flush()
@@ -114,13 +116,13 @@ def add_notification(session: Session, tracked: Tracked, address: str, action: s
                      *, minutes: int = 1, raw: bytes | None = None) -> int:
     """Record one report about one delivery, as the report worker does; its id."""
     number = next(_numbers)
-    delivery = tracked.deliveries[address]
+    delivery = session.get(Delivery, tracked.delivery_ids[address])
     mdn = action in ("displayed", "deleted", "dispatched", "processed")
     code = None if mdn else ACTION_CODES[action]
     raw = raw or dsn_bytes(address, action, code or "2.0.0", number)
     received = T0 + timedelta(minutes=minutes, seconds=number % 50)
     report, _ = store_report(session, raw, "mdn" if mdn else "dsn",
-                             message_id=tracked.message.id, received_at=received)
+                             message_id=tracked.message_key, received_at=received)
     notification = record_notification(
         session, delivery, report, kind="mdn" if mdn else "dsn", action=action,
         status_code=code,
