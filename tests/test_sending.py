@@ -3,13 +3,17 @@ every combination of tracking settings, VERP, refusals, retries and a server wit
 
 from __future__ import annotations
 
+import subprocess
+import threading
+import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
 from ingest.sending import MAX_ATTEMPTS, retry_delay
-from ingest.testmta import LoopbackMTA
+from ingest.testmta import Behaviour, LoopbackMTA
 from ingest.verp import delivery_from_address, make_token, verp_address
 from listtrack.models import Delivery, Message, Notification, Report
 from tests.distribution_fixtures import (
@@ -259,3 +263,75 @@ def test_distribution_finishes_when_nothing_is_left(session, site, mta):
     (message,) = session.scalars(select(Message)).all()
     session.refresh(message)
     assert message.distribution == "distributed" and message.distributed_at is not None
+
+
+class Gate:
+    """A behaviour rule that holds the MTA's event loop (so every connection waits for a
+    reply) once `after` recipients were seen, at a moment when no transaction is between its
+    RCPT and the end of its DATA: the worker can then be killed with no copy in the window
+    that SMTP itself leaves open (the final "." sent, the 250 not yet back; RFC 1047)."""
+
+    def __init__(self, after: int) -> None:
+        self.after, self.count = after, 0
+        self.mta: LoopbackMTA | None = None
+        self.reached, self.opened = threading.Event(), threading.Event()
+
+    def __call__(self, address: str) -> Behaviour:
+        self.count += 1
+        assert self.mta is not None
+        quiet = len(self.mta.transactions) == self.count - 1
+        if self.count > self.after and quiet and not self.opened.is_set():
+            self.reached.set()
+            self.opened.wait(120)
+        return Behaviour()
+
+
+def _wait_for(condition, what: str, timeout: float = 60.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_worker_killed_mid_run_sends_every_recipient_exactly_once(
+        session, site, write_config, cli_env):
+    readers = [(f"reader{number:03d}@example.net", "mail") for number in range(60)]
+    make_list(session, dsn="on", mdn="on", subscribers=readers)
+    gate = Gate(after=25)
+    with LoopbackMTA(behaviour=gate) as gated_mta:
+        gate.mta = gated_mta
+        write_config("smtp_host 127.0.0.1", f"smtp_port {gated_mta.port}", "smtp_connections 4")
+        spool_post(site, post_bytes())
+        worker = subprocess.Popen(["listtrack", "worker", "--once"], env=cli_env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            assert gate.reached.wait(120), "the worker never reached the gate"
+            by_id = {d.id: d.recipient for d in deliveries(session)}
+            journal = site.spool_path / "sending" / "journal"
+
+            def settled() -> bool:  # every copy the MTA took is in the journal or the database
+                taken = {recipient for _, recipient in accepted(gated_mta)}
+                noted = {by_id[int(line.split()[0])]
+                         for line in journal.read_text().splitlines() if line.strip()}
+                noted |= {d.recipient for d in deliveries(session) if d.send_state == "sent"}
+                return taken <= noted
+
+            _wait_for(settled, "the worker to note what the MTA accepted")
+            worker.kill()
+            worker.wait(30)
+        finally:
+            gate.opened.set()
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait(30)
+        states = Counter(d.send_state for d in deliveries(session))
+        assert states["sending"] > 0, states  # killed mid-run, copies in flight
+        assert 0 < len(accepted(gated_mta)) < 60
+
+        again = subprocess.run(["listtrack", "worker", "--once"], env=cli_env,
+                               capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert "an interrupted run left" in again.stderr
+        copies = Counter(recipient for _, recipient in accepted(gated_mta))
+    assert copies == Counter(email for email, _ in readers)  # each one, exactly once
+    assert {d.send_state for d in deliveries(session)} == {"sent"}
