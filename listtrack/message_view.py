@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import Message as EmailMessage
 from email.policy import compat32
 
@@ -67,7 +67,13 @@ class PartContent:
 
 
 def header_text(value: object) -> str:
-    """A header as parsed from bytes, with raw 8-bit bytes (kept as surrogates) decoded."""
+    """A header as parsed from bytes, with raw 8-bit bytes (which compat32 keeps as a Header
+    of unknown charset, or as surrogates) decoded."""
+    if isinstance(value, Header):
+        pieces = []
+        for data, charset in decode_header(value):
+            pieces.append(decode_payload(data, charset)[0] if isinstance(data, bytes) else data)
+        return "".join(pieces)
     text = str(value) if value is not None else ""
     if any("\udc80" <= ch <= "\udcff" for ch in text):
         text, _ = decode_payload(text.encode("ascii", "surrogateescape"), None)
@@ -165,8 +171,12 @@ def _disposition(part: EmailMessage) -> str | None:
 
 
 def _is_body(part: EmailMessage) -> bool:
-    return (part.get_content_type() in ("text/plain", "text/html")
-            and not part.is_multipart() and _disposition(part) != "attachment")
+    """Text to show in the page: text/plain or text/html not sent as an attachment, and a
+    "multipart" whose boundary is missing (its content is all there is to read)."""
+    if part.is_multipart() or _disposition(part) == "attachment":
+        return False
+    content_type = part.get_content_type()
+    return content_type in ("text/plain", "text/html") or content_type.startswith("multipart/")
 
 
 def _kind_inside(part: EmailMessage) -> str | None:
