@@ -7,14 +7,12 @@ costs ~220 ms and psycopg ~150 ms, more than the whole hand-off's budget.
 
 from __future__ import annotations
 
-import ctypes
-import glob
-import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # ctypes, glob and urllib are imported only by the backends that need them
+    import ctypes
 
 CONNECT_TIMEOUT_SECONDS = 10
 
@@ -64,6 +62,7 @@ class _LibpqDatabase:
     PGRES_TUPLES_OK = 2
 
     def __init__(self, library: ctypes.CDLL, conninfo: str) -> None:
+
         self.pq = library
         self._declare()
         self.connection = self.pq.PQconnectdb(conninfo.encode())
@@ -73,6 +72,8 @@ class _LibpqDatabase:
             raise LookupUnavailable(f"cannot reach the database: {reason}")
 
     def _declare(self) -> None:
+        import ctypes
+
         pq, pointer, text = self.pq, ctypes.c_void_p, ctypes.c_char_p
         for name, result, arguments in (
             ("PQconnectdb", pointer, [text]),
@@ -97,6 +98,8 @@ class _LibpqDatabase:
         return _first_line(message.decode("utf-8", "replace"))
 
     def rows(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+        import ctypes
+
         pieces = sql.split("?")
         numbered = pieces[0] + "".join(
             f"${number}{piece}" for number, piece in enumerate(pieces[1:], start=1))
@@ -131,6 +134,11 @@ def _first_line(text: str) -> str:
 
 def _load_libpq() -> ctypes.CDLL | None:
     """The system's libpq, else the one psycopg's binary wheel ships; None if neither."""
+    import ctypes
+    import glob
+    import os
+    import sys
+
     candidates = ["libpq.so.5", "libpq.5.dylib"]
     for folder in sys.path:
         candidates += sorted(glob.glob(os.path.join(folder, "psycopg_binary.libs", "libpq*.so*")))
@@ -159,6 +167,8 @@ def _postgresql(url: str) -> Database:
 
 
 def _mysql(url: str) -> Database:
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
     import pymysql
 
     parts = urlsplit(url)
