@@ -294,3 +294,18 @@ class ListSettingChange(Base):
     setting: Mapped[str] = mapped_column(String(64))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
+
+
+class DeliveryStatusCount(Base):
+    """Deliveries of one message per status, kept by database triggers (migration 0005).
+
+    The tracking panel's summary reads these few rows instead of counting 100,000
+    deliveries; the triggers see every insert, status change and delete, whoever makes it.
+    No foreign key: a message's rows go with it through a trigger, and purges stay simple.
+    """
+
+    __tablename__ = "delivery_status_counts"
+
+    message_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    delivery_count: Mapped[int] = mapped_column(Integer, default=0)
