@@ -121,29 +121,38 @@ def _send_copies(site: SiteConfig, work: queue.SimpleQueue, results: queue.Simpl
                     unreachable.set()
                     results.put(Outcome(delivery, None))
                     continue
-            message = messages[delivery.message_id]
-            envelope = envelope_for(site, message, delivery.id, delivery.recipient,
-                                    session.dsn)
-            options = list(envelope.mail_options)
-            if message.eight_bit and session.eightbitmime:
-                options.append("BODY=8BITMIME")
-            if not delivery.recipient.isascii():
-                if not session.smtputf8:
-                    attempt = Attempt(Result.REFUSED, 553, "5.6.7 the MTA does not offer "
-                                      "SMTPUTF8, needed for this address")
-                    results.put(Outcome(delivery, attempt, envelope.sender,
-                                        envelope.dsn_missing, datetime.now(UTC)))
-                    continue
-                options.append("SMTPUTF8")
-            receipt_to = envelope.sender if message.decision.mdn else None
-            attempt = session.send(envelope.sender, options, delivery.recipient,
-                                   envelope.rcpt_options, message.copy.data(receipt_to))
-            if attempt.result is Result.SENT:
-                journal.record(delivery.id)
-            results.put(Outcome(delivery, attempt, envelope.sender, envelope.dsn_missing,
-                                datetime.now(UTC)))
+            try:
+                outcome = _send_one(site, session, messages[delivery.message_id], delivery,
+                                    journal)
+            except Exception:  # noqa: BLE001 - one bad copy must not stop the others
+                log.exception("sending delivery %d failed; it will be tried again", delivery.id)
+                session.close()
+                outcome = Outcome(delivery, None)
+            results.put(outcome)
     finally:
         session.close()
+
+
+def _send_one(site: SiteConfig, session: SmtpSession, message: OutgoingMessage,
+              delivery: ClaimedDelivery, journal: SendJournal) -> Outcome:
+    """One copy, one transaction; the MTA's 250 goes to the journal before anything else."""
+    envelope = envelope_for(site, message, delivery.id, delivery.recipient, session.dsn)
+    options = list(envelope.mail_options)
+    if message.eight_bit and session.eightbitmime:
+        options.append("BODY=8BITMIME")
+    if not delivery.recipient.isascii():
+        if not session.smtputf8:
+            attempt = Attempt(Result.REFUSED, 553, "5.6.7 the MTA does not offer SMTPUTF8, "
+                              "needed for this address")
+            return Outcome(delivery, attempt, envelope.sender, envelope.dsn_missing,
+                           datetime.now(UTC))
+        options.append("SMTPUTF8")
+    receipt_to = envelope.sender if message.decision.mdn else None
+    attempt = session.send(envelope.sender, options, delivery.recipient,
+                           envelope.rcpt_options, message.copy.data(receipt_to))
+    if attempt.result is Result.SENT:
+        journal.record(delivery.id)
+    return Outcome(delivery, attempt, envelope.sender, envelope.dsn_missing, datetime.now(UTC))
 
 
 def recover_interrupted(session: Session, journal: SendJournal) -> int:

@@ -110,17 +110,24 @@ class SmtpSession:
     def send(self, sender: str, mail_options: list[str], recipient: str,
              rcpt_options: list[str], data: bytes) -> Attempt:
         """One transaction: MAIL, RCPT, DATA; `data` is on the wire (ends CRLF "." CRLF)."""
+        reused = self.client is not None
         if self.client is None:
             self.open()
         transcript: list[str] = []
         try:
-            return self._transaction(sender, mail_options, recipient, rcpt_options, data,
-                                     transcript)
+            attempt = self._transaction(sender, mail_options, recipient, rcpt_options, data,
+                                        transcript)
         except (OSError, smtplib.SMTPServerDisconnected) as error:
             self._drop()
+            if reused and not any(line.startswith("<<<") for line in transcript):
+                # An idle connection the server had closed: nothing was taken, start afresh.
+                return self.send(sender, mail_options, recipient, rcpt_options, data)
             reason = f"connection to {self.peer} lost: {error or type(error).__name__}"
             transcript.append(f"--- {reason}")
             return Attempt(Result.DEFERRED, 0, reason, transcript)
+        if attempt.code == 421:  # the server is closing the connection (RFC 5321 3.8)
+            self._drop()
+        return attempt
 
     def _command(self, line: str, transcript: list[str]) -> bytes:
         transcript.append(f">>> {line}")

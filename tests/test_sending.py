@@ -8,11 +8,14 @@ import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
 
 import pytest
 from sqlalchemy import select, update
 
+from ingest.copy_headers import ListIdentity, build_copy, list_fields
 from ingest.sending import MAX_ATTEMPTS, retry_delay
+from ingest.smtp_session import original_recipient, xtext
 from ingest.testmta import Behaviour, LoopbackMTA
 from ingest.verp import delivery_from_address, make_token, verp_address
 from listtrack.models import Delivery, Message, Notification, Report
@@ -335,3 +338,43 @@ def test_worker_killed_mid_run_sends_every_recipient_exactly_once(
         copies = Counter(recipient for _, recipient in accepted(gated_mta))
     assert copies == Counter(email for email, _ in readers)  # each one, exactly once
     assert {d.send_state for d in deliveries(session)} == {"sent"}
+
+
+def identity(**changes: object) -> ListIdentity:
+    values = {"name": "news", "domain": "lists.example.org", "subject": "Board news",
+              "posting_allowed": True, "unsubscribe_address": "listmaster@lists.example.org"}
+    values.update(changes)
+    return ListIdentity(**values)  # type: ignore[arg-type]
+
+
+def test_copy_edits_only_the_header_block():
+    raw = (b"From: a@example.org\nDisposition-Notification-To:\n  <a@example.org>\n"
+           b"Return-Path: <a@example.org>\nList-Id: <other.example.org>\nSubject: s\n"
+           b"\n.dot\nbody\n")
+    copy = build_copy(raw, identity(), "<generated@lists.example.org>")
+    assert copy.data() == (
+        b"From: a@example.org\r\nSubject: s\r\n"
+        b"Message-ID: <generated@lists.example.org>\r\n"
+        b'List-Id: "Board news" <news.lists.example.org>\r\n'
+        b"List-Post: <mailto:news@lists.example.org>\r\n"
+        b"List-Unsubscribe: <mailto:listmaster@lists.example.org"
+        b"?subject=unsubscribe%20news@lists.example.org>\r\n"
+        b"\r\n..dot\r\nbody\r\n.\r\n")
+    with_receipt = copy.data("bounce+1-abc@lists.example.org")
+    assert b"\r\nDisposition-Notification-To: <bounce+1-abc@lists.example.org>\r\n\r\n" \
+        in with_receipt
+
+
+def test_list_fields_for_announcement_lists_and_non_ascii_subjects():
+    fields = list_fields(identity(subject="Conseil d'administration é", posting_allowed=False))
+    name, _, list_id = fields[0].decode("ascii").partition(": ")
+    assert name == "List-Id" and list_id.endswith(" <news.lists.example.org>")
+    phrase = list_id.removesuffix(" <news.lists.example.org>")
+    assert str(make_header(decode_header(phrase))) == "Conseil d'administration é"
+    assert fields[1] == b"List-Post: NO"
+
+
+def test_xtext_and_original_recipient():
+    assert xtext("a+b=c@example.org") == "a+2Bb+3Dc@example.org"
+    assert original_recipient("reader@example.net") == "rfc822;reader@example.net"
+    assert original_recipient("jörg@example.de") == "utf-8;j\\x{F6}rg@example.de"
