@@ -144,3 +144,28 @@ def _link_thread(session: Session, mailing_list: MailingList, message: Message,
             .execution_options(synchronize_session="fetch")
         )
     session.flush()
+    # A merge can change the first message of any month of the thread; else only ours.
+    mark_thread_starts(session, mailing_list.id, message.thread_id,
+                       None if orphans else message.year_month)
+
+
+def mark_thread_starts(session: Session, list_id: int, thread_id: int,
+                       year_month: str | None = None) -> None:
+    """Flag the first message of a thread in each month (or in one month), unflag the rest;
+    month pages list a month's threads from these flags alone."""
+    query = select(Message.id, Message.year_month, Message.date, Message.thread_start).where(
+        Message.list_id == list_id, Message.thread_id == thread_id)
+    if year_month is not None:
+        query = query.where(Message.year_month == year_month)
+    rows = session.execute(query).all()
+    first: dict[str, tuple] = {}
+    for row in rows:
+        if row.year_month not in first or (row.date, row.id) < first[row.year_month]:
+            first[row.year_month] = (row.date, row.id)
+    starts = {message_id for _, message_id in first.values()}
+    for value in (True, False):
+        changed = [row.id for row in rows if (row.id in starts) == value
+                   and bool(row.thread_start) != value]
+        if changed:
+            session.execute(update(Message).where(Message.id.in_(changed))
+                            .values(thread_start=value))

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from listtrack.models import Message
@@ -36,14 +36,21 @@ class MonthCount:
 
 @dataclass
 class Page:
+    """One page of results; `total` is None where counting would cost a second full scan."""
+
     items: list[Any]
     number: int
     per_page: int
-    total: int
+    total: int | None
+    more: bool = False  # a next page exists (known without a total)
 
     @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+    def pages(self) -> int | None:
+        return None if self.total is None else max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.more if self.total is None else self.number < (self.pages or 1)
 
 
 @dataclass(frozen=True)
@@ -113,22 +120,20 @@ def month_by_date(session: Session, list_id: int, year_month: str, page: int = 1
 
 def month_threads(session: Session, list_id: int, year_month: str, page: int = 1,
                   per_page: int = THREADS_PER_PAGE) -> Page:
-    """A month's threads, ordered by their first message in the month, each as a tree."""
+    """A month's threads, ordered by their first message in the month, each as a tree.
+
+    The first message of each thread in each month carries `thread_start` (kept by
+    `listtrack.archive`), so counting and paging threads is a range of one index."""
     in_month = and_(Message.list_id == list_id, Message.year_month == year_month)
-    total = session.scalar(
-        select(func.count(func.distinct(Message.thread_id))).where(in_month)) or 0
+    starts = and_(in_month, Message.thread_start == true())
+    total = session.scalar(select(func.count()).select_from(Message).where(starts)) or 0
     page = _clamp_page(page, total, per_page)
-    first_date = func.min(Message.date).label("first_date")
-    thread_ids = [
-        thread_id for thread_id, _ in session.execute(
-            select(Message.thread_id, first_date).where(in_month)
-            .group_by(Message.thread_id)
-            .order_by(first_date, Message.thread_id)
-            .limit(per_page).offset((page - 1) * per_page))
-    ]
+    thread_ids = list(session.scalars(
+        select(Message.thread_id).where(starts).order_by(Message.date, Message.id)
+        .limit(per_page).offset((page - 1) * per_page)))
     rows = session.execute(
         select(*SUMMARY_COLUMNS)
-        .where(in_month, Message.thread_id.in_(thread_ids))
+        .where(Message.thread_id.in_(thread_ids), in_month)
         .order_by(Message.date, Message.id)
     ).all() if thread_ids else []
     by_thread: dict[int | None, list[Any]] = defaultdict(list)
@@ -140,6 +145,20 @@ def month_threads(session: Session, list_id: int, year_month: str, page: int = 1
         groups.append(ThreadGroup(thread_id, entries[:MESSAGES_SHOWN_PER_THREAD],
                                   max(0, len(entries) - MESSAGES_SHOWN_PER_THREAD)))
     return Page(groups, page, per_page, total)
+
+
+def adjacent_months(session: Session, list_id: int, year_month: str) -> tuple[str | None,
+                                                                               str | None]:
+    """The closest older and newer months of the list that have messages."""
+    older = session.scalar(
+        select(Message.year_month).where(Message.list_id == list_id,
+                                         Message.year_month < year_month)
+        .order_by(Message.year_month.desc()).limit(1))
+    newer = session.scalar(
+        select(Message.year_month).where(Message.list_id == list_id,
+                                         Message.year_month > year_month)
+        .order_by(Message.year_month).limit(1))
+    return older, newer
 
 
 def thread_tree(rows: list[Any]) -> list[ThreadEntry]:
@@ -231,7 +250,8 @@ def _in_thread(session: Session, message: Message, later: bool) -> Any:
 def search_messages(session: Session, list_id: int, query: str, where: str = "all",
                     page: int = 1, per_page: int = MESSAGES_PER_PAGE) -> Page:
     """Messages of a list where every word of `query` appears (any case) in the chosen
-    field; LIKE wildcards in the query are matched literally. Newest first."""
+    field; LIKE wildcards in the query are matched literally. Newest first, without a total:
+    a LIKE search reads every message once, counting them would read them all twice."""
     words = query.split()[:MAX_SEARCH_WORDS]
     if not words:
         return Page([], 1, per_page, 0)
@@ -245,14 +265,13 @@ def search_messages(session: Session, list_id: int, query: str, where: str = "al
         or_(*(column.icontains(word, autoescape=True) for column in columns)) for word in words
     ]
     matching = and_(Message.list_id == list_id, *conditions)
-    total = session.scalar(select(func.count()).select_from(Message).where(matching)) or 0
-    page = _clamp_page(page, total, per_page)
+    page = max(1, page)
     rows = session.execute(
         select(*SUMMARY_COLUMNS).where(matching)
         .order_by(Message.date.desc(), Message.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
+        .limit(per_page + 1).offset((page - 1) * per_page)
     ).all()
-    return Page(rows, page, per_page, total)
+    return Page(rows[:per_page], page, per_page, None, more=len(rows) > per_page)
 
 
 def _clamp_page(page: int, total: int, per_page: int) -> int:

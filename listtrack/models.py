@@ -154,8 +154,8 @@ class Message(Base):
         UniqueConstraint("list_id", "message_id", name="uq_messages_list_message_id"),
         Index("ix_messages_list_month_date", "list_id", "year_month", "date"),
         Index("ix_messages_thread", "thread_id", "date"),
-        # Archive month pages: a month's threads; threading: replies waiting for a parent.
-        Index("ix_messages_list_month_thread", "list_id", "year_month", "thread_id", "date"),
+        # Archive month pages: a month's threads in order; threading: replies awaiting a parent.
+        Index("ix_messages_list_month_start", "list_id", "year_month", "thread_start", "date"),
         Index("ix_messages_list_in_reply_to", "list_id", "in_reply_to"),
     )
 
@@ -175,6 +175,8 @@ class Message(Base):
     raw: Mapped[bytes] = mapped_column(RawBytes)
     # Plain text of the body, extracted when archiving, for the archive search.
     body_text: Mapped[str | None] = mapped_column(LongText)
+    # First message of its thread in its month: a month's threads are an index range.
+    thread_start: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Tracking decided for this message (None: not tracked).
     dsn_requested: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -253,10 +253,11 @@ def test_search_subject_sender_body_with_wildcards_taken_literally(session, clie
     assert subjects("launch nothing") == []
 
     page = text_of(client.get(f"{BASE}/search?q=100%25"))
-    assert "1 message match" in page and "100% done" in page and "100 percent" not in page
+    assert "Messages matching <q>100%</q>" in page
+    assert "100% done" in page and "100 percent" not in page and 'rel="next"' not in page
     fragment = text_of(client.get(f"{BASE}/search?q=naming&in=subject",
                                   headers={"HX-Request": "true"}))
-    assert "<html" not in fragment and "2 messages match" in fragment
+    assert "<html" not in fragment and fragment.count("naming</a>") == 2
     assert client.get(f"{BASE}/search?q=x&in=bogus&page=-1").status_code == 200
 
 
@@ -272,9 +273,13 @@ def test_search_is_paged(session, client):
                                                     f"Weekly report {number}"))
     session.commit()
     first = text_of(client.get(f"{BASE}/search?q=weekly"))
-    assert "55 messages match" in first and "page 1 of 2" in first
+    assert ": 1 to 50." in first and "page 1<" in first and 'rel="next"' in first
+    assert first.index("Weekly report 54") < first.index("Weekly report 10<")  # newest first
     second = text_of(client.get(f"{BASE}/search?q=weekly&page=2"))
-    assert "page 2 of 2" in second and second.count("Weekly report") == 5
+    assert ": 51 to 55." in second and second.count("Weekly report") == 5
+    assert 'rel="next"' not in second and 'rel="prev"' in second
+    beyond = text_of(client.get(f"{BASE}/search?q=weekly&page=3"))
+    assert "No more message matches" in beyond
 
 
 @pytest.mark.parametrize("who, sees_link", [

@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response
 from listtrack.access import can_view_archive, can_view_tracking, list_roles, visible_lists
 from listtrack.archive_browsing import (
     SEARCH_FIELDS,
+    adjacent_months,
     bare_message_id,
     find_message,
     month_by_date,
@@ -163,13 +164,14 @@ def month(list_address: str, year_month: str):  # noqa: ANN201
         messages_total = month_total(db.session, mailing_list.id, year_month)
     if messages_total == 0:
         abort(404)
-    months = [m.year_month for m in month_counts(db.session, mailing_list.id)]
-    position = months.index(year_month) if year_month in months else -1
+    if is_fragment_request():
+        older_month = newer_month = None  # outside the fragment
+    else:
+        older_month, newer_month = adjacent_months(db.session, mailing_list.id, year_month)
     return render_page_or_block(
         "archive/month.html", "messages", mailing_list=mailing_list, year_month=year_month,
         view=view, page=page, messages_total=messages_total, page_url=_page_url,
-        newer_month=months[position - 1] if position > 0 else None,
-        older_month=months[position + 1] if 0 <= position < len(months) - 1 else None,
+        newer_month=newer_month, older_month=older_month,
     )
 
 

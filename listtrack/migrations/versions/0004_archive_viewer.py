@@ -1,4 +1,4 @@
-"""archive viewer: plain-text body for search, month-thread and reply-lookup indexes
+"""archive viewer: plain-text body for search, thread starts per month, their indexes
 
 Revision ID: 0004
 Revises: 0001
@@ -21,14 +21,37 @@ def upgrade():
                                                                              "mysql"),
             nullable=True,
         ))
-        batch_op.create_index("ix_messages_list_month_thread",
-                              ["list_id", "year_month", "thread_id", "date"], unique=False)
+        batch_op.add_column(sa.Column("thread_start", sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
+        batch_op.create_index("ix_messages_list_month_start",
+                              ["list_id", "year_month", "thread_start", "date"], unique=False)
         batch_op.create_index("ix_messages_list_in_reply_to", ["list_id", "in_reply_to"],
                               unique=False)
+    _mark_thread_starts()
+
+
+def _mark_thread_starts():
+    """Messages archived before this revision: flag the first of each thread in each month."""
+    messages = sa.table("messages", sa.column("id", sa.Integer), sa.column("list_id"),
+                        sa.column("thread_id"), sa.column("year_month"), sa.column("date"),
+                        sa.column("thread_start", sa.Boolean))
+    bind = op.get_bind()
+    first = {}
+    for row in bind.execute(sa.select(messages.c.id, messages.c.list_id, messages.c.thread_id,
+                                      messages.c.year_month, messages.c.date)):
+        key = (row.list_id, row.thread_id if row.thread_id is not None else -row.id,
+               row.year_month)
+        if key not in first or (row.date, row.id) < first[key]:
+            first[key] = (row.date, row.id)
+    ids = [message_id for _, message_id in first.values()]
+    for start in range(0, len(ids), 500):
+        bind.execute(messages.update().where(messages.c.id.in_(ids[start:start + 500]))
+                     .values(thread_start=True))
 
 
 def downgrade():
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_list_in_reply_to")
-        batch_op.drop_index("ix_messages_list_month_thread")
+        batch_op.drop_index("ix_messages_list_month_start")
+        batch_op.drop_column("thread_start")
         batch_op.drop_column("body_text")
