@@ -92,7 +92,7 @@ class ListSettingsInvalid(ValueError):
 
 def _allowed(setting: ListSetting) -> str:
     if setting.kind == "days":
-        words = [f"{RETENTION_RANGE[0]}-{RETENTION_RANGE[1]}"]
+        words = [f"{RETENTION_RANGE[0]}-{RETENTION_RANGE[1]} days"]
     else:
         words = list(setting.choices)
     if setting.inherits:
@@ -118,7 +118,7 @@ def parse_setting(name: str, value: Any) -> Any:
         days = int(text)
         low, high = RETENTION_RANGE
         if not low <= days <= high:
-            raise ValueError(f"{days} days is out of range: give {_allowed(setting)} (days)")
+            raise ValueError(f"{days} days is out of range: give {_allowed(setting)}")
         return days
     if setting.name == "verp_rate" and text.isdigit():
         text += "%"

@@ -108,8 +108,8 @@ def import_subscribers_csv(session: Session, mailing_list: MailingList, data: by
         try:
             text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             delimiter = next((mark for mark in ",;\t" if mark in text), ",")
-            fields = [cell.strip() for cell in
-                      next(csv.reader([text.lstrip("\ufeff")], delimiter=delimiter), [""])]
+            row = next(csv.reader([text.lstrip("\ufeff")], delimiter=delimiter), None)
+            fields = [cell.strip() for cell in row] if row else [""]
         except (UnicodeDecodeError, csv.Error):
             result.problems.append(LineProblem(number, "not a line of UTF-8 text"))
             continue
