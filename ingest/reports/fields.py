@@ -18,9 +18,9 @@ _REPLY_STATUS = re.compile(
 )
 _UCHAR = "\u00c0-\u1fff\u3040-\ufeff\U00010000-\U0010ffff"
 ADDRESS = re.compile(
-    rf"(?:\"[^\"\r\n@]+\"|[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~{_UCHAR}.-]+)"
-    rf"@(?:[A-Za-z0-9{_UCHAR}](?:[A-Za-z0-9{_UCHAR}-]*[A-Za-z0-9{_UCHAR}])?\.)+"
-    rf"[A-Za-z{_UCHAR}][A-Za-z0-9{_UCHAR}-]*"
+    rf"(?:\"[^\"\r\n@]{{1,64}}\"|[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~{_UCHAR}.-]{{1,64}})"
+    rf"@(?:[A-Za-z0-9{_UCHAR}](?:[A-Za-z0-9{_UCHAR}-]{{0,61}}[A-Za-z0-9{_UCHAR}])?\.){{1,10}}"
+    rf"[A-Za-z{_UCHAR}][A-Za-z0-9{_UCHAR}-]{{0,62}}"
 )
 
 

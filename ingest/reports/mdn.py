@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .fields import parse_fields, recipient_address, typed_value
+from .fields import parse_fields, recipient_address
 from .message import ReportMessage, part_text
 from .results import RecipientResult, Report
 
@@ -54,7 +54,7 @@ def detect(message: ReportMessage) -> Report | None:
     report = Report(
         kind="mdn",
         detector=NAME,
-        reporting_mta=typed_value(fields.get("reporting-ua", ""))[1] or None,
+        reporting_mta=fields.get("reporting-ua", "").split(";")[0].strip() or None,
         original_message_id=fields.get("original-message-id") or None,
         recipients=[
             RecipientResult(

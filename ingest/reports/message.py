@@ -119,14 +119,26 @@ def part_text(part: Message, problems: list[str] | None = None) -> str:
         return data.decode("latin-1")
 
 
+def _utf8(text: object) -> str:
+    """Text the parser kept as raw 8-bit (surrogate escapes) read as UTF-8, as RFC 6532 says."""
+    text = str(text)
+    if text.isascii():
+        return text
+    try:
+        return text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return text
+
+
 def headers_and_body_text(msg: Message) -> str:
     """A message given back as text: its header lines, a blank line, its body."""
-    head = "\n".join(f"{name}: {value}" for name, value in msg.items())
+    head = "\n".join(f"{name}: {_utf8(value)}" for name, value in msg.raw_items())
     payload = msg.get_payload()
     if isinstance(payload, list):
         body = "\n\n".join(headers_and_body_text(sub) for sub in payload)
     else:
-        body = payload or ""
+        data = msg.get_payload(decode=True)
+        body = data.decode("utf-8", "replace") if isinstance(data, bytes) else _utf8(payload or "")
     if not head:
         return body
     # Headers that ran into a non-header line had no blank line after them.
@@ -169,6 +181,7 @@ class ReportMessage:
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
         self.problems: list[str] = []
+        self.memo: dict[str, object] = {}
         if b"\r\n" in raw:
             raw = raw.replace(b"\r\n", b"\n")
         self.msg: Message = email.message_from_bytes(raw, policy=compat32)

@@ -33,6 +33,7 @@ _LEAD = re.compile(
 )
 _SEPARATOR = re.compile(r"^\s*(?:[-=_*#|]{3,}|\*\*)")
 _MAX_DETAIL_LINES = 12
+MAX_RECIPIENTS = 1000
 # "<alias> (expanded from\n    <list@...>)": the second address is where it came from.
 _ALIAS_OF = re.compile(r"(?:expanded|generated|forwarded|aliased|redirected) (?:from|by):?\s*$")
 
@@ -96,6 +97,8 @@ def candidates(message: ReportMessage) -> list[tuple[str, str, str]]:
         if leads and leads[-1][1] == address and lines[number][:1].isspace():
             continue
         leads.append((number, address, rest))
+        if len(leads) >= MAX_RECIPIENTS:
+            break
     out = []
     for index, (number, address, rest) in enumerate(leads):
         stop = leads[index + 1][0] if index + 1 < len(leads) else len(lines)
@@ -127,22 +130,39 @@ def prefer_real_recipients(
 
 
 def results_from(message: ReportMessage, found: list[tuple[str, str, str]], name: str) -> Report:
-    """Turn (address, detail, following text) candidates into a wording-based Report."""
+    """Turn (address, detail, following text) candidates into a wording-based Report.
+
+    An address named twice keeps its first block (and the first error text found for it).
+    """
     action = "delayed" if is_delay_warning(message) else "failed"
-    single = len({normalize_address(a).lower() for a, _d, _f in found}) == 1
+    blocks: dict[str, tuple[str, str, str]] = {}
+    for address, detail, following in found[:MAX_RECIPIENTS]:
+        key = normalize_address(address).lower()
+        if key not in blocks:
+            blocks[key] = (address, detail, following)
+        elif not has_error_words(blocks[key][1]) and has_error_words(detail):
+            blocks[key] = (blocks[key][0], detail, following)
+    whole = message.notification_text
     results = []
-    for address, detail, following in found:
+    for address, detail, following in blocks.values():
         result = recipient_result(address, detail, action)
         if status_in(detail, "") is None:
-            context = following if not single else following + "\n" + message.notification_text
+            context = following if len(blocks) > 1 else following + "\n" + whole
             status = status_in(context, "")
             if status is not None:
                 result.status = status
             if not has_error_words(result.diagnostic):
-                lines = error_lines(following) or error_lines(message.notification_text)
+                lines = error_lines(following) or _whole_errors(message)
                 result.diagnostic = clean_diagnostic(lines) or result.diagnostic
         results.append(result)
     return wording_report(message, name, results)
+
+
+def _whole_errors(message: ReportMessage) -> str:
+    cached = message.memo.get("error_lines")
+    if cached is None:
+        cached = message.memo["error_lines"] = error_lines(message.notification_text)
+    return cached
 
 
 def detect(message: ReportMessage) -> Report | None:

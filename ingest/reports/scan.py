@@ -13,6 +13,7 @@ from . import (
     arf,
     autoreply,
     dsn,
+    list_rejection,
     mdn,
     quick_dsn,
     recipient_blocks,
@@ -29,6 +30,7 @@ WORDING_DETECTORS: list[Detector] = [
     sendmail.detect,
     recipient_blocks.detect,
     recipient_phrases.detect,
+    list_rejection.detect,
     returned_message.detect,
 ]
 DETECTORS: list[Detector] = [
