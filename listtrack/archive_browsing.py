@@ -131,9 +131,9 @@ def month_threads(session: Session, list_id: int, year_month: str, page: int = 1
     thread_ids = list(session.scalars(
         select(Message.thread_id).where(starts).order_by(Message.date, Message.id)
         .limit(per_page).offset((page - 1) * per_page)))
-    rows = session.execute(
-        select(*SUMMARY_COLUMNS)
-        .where(Message.thread_id.in_(thread_ids), in_month)
+    rows = session.execute(  # thread ids are message ids, unique across lists: no list_id,
+        select(*SUMMARY_COLUMNS)  # so the (thread_id, date) index is the one used
+        .where(Message.thread_id.in_(thread_ids), Message.year_month == year_month)
         .order_by(Message.date, Message.id)
     ).all() if thread_ids else []
     by_thread: dict[int | None, list[Any]] = defaultdict(list)
@@ -189,8 +189,7 @@ def thread_outline(session: Session, message: Message,
     if message.thread_id is None:
         return [], False
     rows = session.execute(
-        select(*SUMMARY_COLUMNS)
-        .where(Message.list_id == message.list_id, Message.thread_id == message.thread_id)
+        select(*SUMMARY_COLUMNS).where(Message.thread_id == message.thread_id)
         .order_by(Message.date, Message.id).limit(limit + 1)
     ).all()
     return thread_tree(rows[:limit]), len(rows) > limit
@@ -241,8 +240,7 @@ def _in_thread(session: Session, message: Message, later: bool) -> Any:
         order = (Message.date.desc(), Message.id.desc())
     return session.execute(
         select(*SUMMARY_COLUMNS)
-        .where(Message.thread_id == message.thread_id, Message.list_id == message.list_id,
-               after)
+        .where(Message.thread_id == message.thread_id, after)
         .order_by(*order).limit(1)
     ).first()
 
@@ -266,9 +264,9 @@ def search_messages(session: Session, list_id: int, query: str, where: str = "al
     ]
     matching = and_(Message.list_id == list_id, *conditions)
     page = max(1, page)
-    rows = session.execute(
+    rows = session.execute(  # year_month first: the index walks backwards, stops when full
         select(*SUMMARY_COLUMNS).where(matching)
-        .order_by(Message.date.desc(), Message.id.desc())
+        .order_by(Message.year_month.desc(), Message.date.desc(), Message.id.desc())
         .limit(per_page + 1).offset((page - 1) * per_page)
     ).all()
     return Page(rows[:per_page], page, per_page, None, more=len(rows) > per_page)
