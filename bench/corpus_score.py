@@ -25,6 +25,36 @@ _CLASS_ACTION = {"5": "failed", "4": "delayed", "2": "delivered"}
 # Sisimai's stand-in when a feedback report names nobody; there is no such address to find.
 PLACEHOLDER_DOMAIN = ".invalid"
 
+# Files where the reference label says something the message itself does not. They still
+# count as misses in the shares (the measure stays the agreed one); the note is printed next
+# to the miss so that nobody "fixes" the parser towards the label. Most come from Sisimai
+# calling a final give-up after a timeout "delayed" (its reason "expired"), and calling some
+# delay warnings "failed"; for tracking, "delayed" means "still being tried".
+LABEL_NOTES = {
+    "lhost-domino-03.eml": "the labelled address appears nowhere in the message (its DSN names"
+    " the same mailbox at another domain)",
+    "lhost-exim-41.eml": "an Exim delay warning (not yet delivered, attempts continue);"
+    " labelled failed",
+    "lhost-ezweb-05.eml": "a final failure (not delivered within the time limit, recipients did"
+    " not receive it); labelled delayed",
+    "lhost-gmail-06.eml": "a Gmail delay notice (warning only, will be retried); labelled failed",
+    "lhost-gmail-10.eml": "Gmail says delivery failed permanently; labelled delayed",
+    "lhost-gmail-15.eml": "Gmail says delivery failed permanently; labelled delayed",
+    "lhost-messagingserver-07.eml": "a DSN with Action: delayed and a 'delayed' subject;"
+    " labelled failed",
+    "lhost-mimecast-01.eml": "a Mimecast bounce for one address with a 5.x.x code; the label"
+    " lists no recipient",
+    "lhost-opensmtpd-05.eml": "an OpenSMTPD error report, envelope expired (given up);"
+    " labelled delayed",
+    "lhost-opensmtpd-12.eml": "a DSN with Action: delayed ('temporary failure report'); the"
+    " label's 5.x status makes it failed",
+    "lhost-sendgrid-03.eml": "'not able to be delivered', no Action field; labelled delayed",
+    "lhost-zoho-05.eml": "the report says 'permanent error'; labelled delayed",
+    "rb-issue-368-bug.eml": "a real bounce (rejected and discarded, mailbox full, target"
+    " address named); the label lists no recipient",
+    "rfc3834-05.eml": "the label takes an address quoted in the body, not the replying From",
+}
+
 
 @dataclass
 class Miss:
@@ -36,7 +66,9 @@ class Miss:
     found: list
 
     def line(self) -> str:
-        return f"  {self.file} [{self.group}] expected {self.expected} found {self.found}"
+        text = f"  {self.file} [{self.group}] expected {self.expected} found {self.found}"
+        note = LABEL_NOTES.get(self.file)
+        return f"{text}\n      label disagrees with the message: {note}" if note else text
 
 
 @dataclass
@@ -191,8 +223,9 @@ def main(argv: list[str]) -> int:
     print(f"feedback reports (arf-*) right:      {score.feedback_ok}/{score.feedback_files}")
     print(f"auto-replies (rfc3834-*) right:      {score.autoreply_ok}/{score.autoreply_files}")
     print(f"not reports, no failing recipient:   {score.not_report_ok}/{score.not_report_files}")
+    noted = sum(1 for miss in score.misses if miss.file in LABEL_NOTES)
     if score.misses:
-        print(f"misses ({len(score.misses)}):")
+        print(f"misses ({len(score.misses)}, of which {noted} where the label disagrees):")
         for miss in score.misses:
             print(miss.line())
     return 0
