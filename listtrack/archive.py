@@ -144,6 +144,10 @@ def _link_thread(session: Session, mailing_list: MailingList, message: Message,
             .execution_options(synchronize_session="fetch")
         )
     session.flush()
+    if parent is None and not orphans:
+        message.thread_start = True  # a thread of its own
+        session.flush()
+        return
     # A merge can change the first message of any month of the thread; else only ours.
     mark_thread_starts(session, mailing_list.id, message.thread_id,
                        None if orphans else message.year_month)
