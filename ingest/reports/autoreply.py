@@ -23,7 +23,7 @@ _AUTO_HEADERS = (
     "x-ms-exchange-inbox-rules-loop",
 )
 _SUBJECT = re.compile(
-    r"^\s*(?:auto(?:matic)?[- ]?(?:reply|response|answer|antwort)"
+    r"^\s*(?:auto(?:matic|matische)?[- ]?(?:reply|response|answer|antwort)"
     r"|out of (?:the )?office|away from (?:the |my )?office|on vacation|vacation reply"
     r"|abwesenheit|r[ée]ponse automatique|risposta automatica|respuesta autom[áa]tica"
     r"|automatisch antwoord|autosvar|不在)",

@@ -61,7 +61,8 @@ _ERROR_WORDS = re.compile(
     r"(?<![\d.])[245]\d\d\b|[245]\.\d{1,3}\.\d{1,3}|error|fail|unable|unknown|reject|denied"
     r"|refused|full|quota|expired|timed? ?out|invalid|not (?:found|exist|valid|listed|recogni)"
     r"|no such|deferred|blocked|blacklist|disabled|suspended|too (?:big|large|many)|exceeded"
-    r"|unreachable|not reachable|does not|doesn't|unavailable|problem|reason|エラー|失敗",
+    r"|unreachable|not reachable|does not|doesn't|unavailable|problem|reason|loops? back"
+    r"|エラー|失敗",
     re.IGNORECASE,
 )
 

@@ -6,7 +6,10 @@ plain-text views that only the heuristic detectors need are computed on first us
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
+import quopri
 import re
 from email.errors import MissingHeaderBodySeparatorDefect
 from email.header import Header, decode_header
@@ -99,11 +102,28 @@ def decode_header_value(value: object) -> str:
     return " ".join(text.split())
 
 
+_ENCODED = ("base64", "quoted-printable")
+
+
+def _transfer_decoded(text: str, encoding: str) -> str:
+    """A message/* part sent base64 or quoted-printable (the parser leaves those as text)."""
+    try:
+        if encoding == "base64":
+            data = base64.b64decode("".join(text.split()), validate=False)
+        else:
+            data = quopri.decodestring(text.encode("utf-8", "surrogateescape"))
+    except (ValueError, binascii.Error):
+        return text
+    return data.decode("utf-8", "replace")
+
+
 def part_text(part: Message, problems: list[str] | None = None) -> str:
     """The decoded text of a leaf part; undecodable charsets fall back to latin-1."""
     payload = part.get_payload()
     if isinstance(payload, list):
-        return "\n\n".join(headers_and_body_text(sub) for sub in payload)
+        text = "\n\n".join(headers_and_body_text(sub) for sub in payload)
+        encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
+        return _transfer_decoded(text, encoding) if encoding in _ENCODED else text
     data = part.get_payload(decode=True)
     if data is None:
         return payload if isinstance(payload, str) else ""

@@ -28,12 +28,22 @@ from .results import Report
 NAME = "recipient-blocks"
 # A line led by an address: indentation, an optional bullet, optional <> or quotes.
 _LEAD = re.compile(
-    r"^[ \t]*(?:[*>•·-]+[ \t]*|\d{1,2}[.)][ \t]+)?[<\"\[]?(?P<address>" + ADDRESS.pattern + r")"
-    r"[>\"\]]?(?P<rest>(?:[\s:;,.(\[<]|\.\.\.|$).*)$"
+    r"^[ \t]*(?:[*>•·-]+[ \t]*|\d{1,2}[.)][ \t]+)?[<\"'\[]?(?P<address>" + ADDRESS.pattern + r")"
+    r"[>\"'\]]?(?P<rest>(?:[\s:;,.(\[<]|\.\.\.|$).*)$"
+)
+# Exchange/Office 365 also write "Display Name (addr)<mailto:addr>" on a line of its own.
+_NAMED_LEAD = re.compile(
+    r"^[ \t]*[^@\n<(]{1,60}\((?P<address>" + ADDRESS.pattern + r")\)(?:<mailto:[^>]*>)?[ \t]*$"
 )
 _SEPARATOR = re.compile(r"^\s*(?:[-=_*#|]{3,}|\*\*)")
 _MAX_DETAIL_LINES = 12
 MAX_RECIPIENTS = 1000
+# A paragraph that announces the list of failed addresses below it.
+_INTRODUCES_RECIPIENTS = re.compile(
+    r"recipient|address|deliver|destinat|not (?:be )?(?:sent|reach)|failed|undeliver|mailbox"
+    r"|宛先|アドレス|получател",
+    re.IGNORECASE,
+)
 # "<alias> (expanded from\n    <list@...>)": the second address is where it came from.
 _ALIAS_OF = re.compile(r"(?:expanded|generated|forwarded|aliased|redirected) (?:from|by):?\s*$")
 
@@ -42,9 +52,10 @@ def lead_lines(text: str) -> list[tuple[int, str, str]]:
     """(line number, address, rest of the line) for every address-led line of text."""
     found = []
     for number, line in enumerate(text.splitlines()):
-        match = _LEAD.match(line)
+        match = _LEAD.match(line) or _NAMED_LEAD.match(line)
         if match:
-            found.append((number, match.group("address"), match.group("rest")))
+            rest = match.group("rest") if "rest" in match.groupdict() else ""
+            found.append((number, match.group("address"), rest))
     return found
 
 
@@ -104,11 +115,11 @@ def candidates(message: ReportMessage) -> list[tuple[str, str, str]]:
         stop = leads[index + 1][0] if index + 1 < len(leads) else len(lines)
         following = "\n".join(lines[number + 1 : stop])
         detail = _detail(lines, number, stop, rest, address)
-        if not has_error_words(detail):
-            above = _preceding(lines, number)
-            if has_error_words(above):
-                detail = "\n".join(filter(None, [above, detail]))
-        out.append((address, detail, following))
+        above = _preceding(lines, number) if index == 0 else ""
+        if not has_error_words(detail) and has_error_words(above):
+            detail = "\n".join(filter(None, [above, detail]))
+        if has_error_words(detail) or _INTRODUCES_RECIPIENTS.search(above):
+            out.append((address, detail, following))
     return out
 
 
