@@ -37,11 +37,25 @@ from listtrack.models import Delivery, Notification  # noqa: E402
 from listtrack.schema import upgrade_database  # noqa: E402
 
 # Shares seen on a real announcement list a day after sending.
-STATUS_MIX = (("delivered", 0.55), ("displayed", 0.18), ("deleted", 0.02), ("failed", 0.04),
-              ("delayed", 0.02), ("waiting", 0.12), ("expanded", 0.01), ("relayed", 0.01),
-              ("digest", 0.04), ("nomail", 0.01))
-CODES = {"delivered": "2.0.0", "failed": "5.1.1", "delayed": "4.4.1", "expanded": "2.0.0",
-         "relayed": "2.0.0"}
+STATUS_MIX = (
+    ("delivered", 0.55),
+    ("displayed", 0.18),
+    ("deleted", 0.02),
+    ("failed", 0.04),
+    ("delayed", 0.02),
+    ("waiting", 0.12),
+    ("expanded", 0.01),
+    ("relayed", 0.01),
+    ("digest", 0.04),
+    ("nomail", 0.01),
+)
+CODES = {
+    "delivered": "2.0.0",
+    "failed": "5.1.1",
+    "delayed": "4.4.1",
+    "expanded": "2.0.0",
+    "relayed": "2.0.0",
+}
 PASSWORD = "benchmark password"
 OWNER = "owner@example.org"
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -58,8 +72,10 @@ def build_instance(folder: Path, large: int, small: int) -> tuple[str, str]:
         mailing_list = create_list(session, "announce@lists.example.org", [OWNER])
         ids = []
         for number, count in enumerate((large, small), start=1):
-            raw = (f"Message-ID: <bench{number}@example.org>\r\nFrom: {OWNER}\r\n"
-                   f"Subject: Announcement {number}\r\n\r\nText.\r\n").encode()
+            raw = (
+                f"Message-ID: <bench{number}@example.org>\r\nFrom: {OWNER}\r\n"
+                f"Subject: Announcement {number}\r\n\r\nText.\r\n"
+            ).encode()
             message = archive_message(session, mailing_list, raw, received_at=T0).message
             message.dsn_requested = message.mdn_requested = True
             message.distributed_at = T0
@@ -75,47 +91,59 @@ def insert_deliveries(session, message_id: int, count: int, seed: int) -> None: 
     """Bulk-insert deliveries and, for every reported one, the notification behind it."""
     rng = random.Random(seed)
     words, weights = zip(*STATUS_MIX, strict=True)
-    report, _ = store_report(session, f"bench report {seed}\r\n".encode(), "dsn",
-                             message_id=message_id, received_at=T0)
+    report, _ = store_report(
+        session, f"bench report {seed}\r\n".encode(), "dsn", message_id=message_id, received_at=T0
+    )
     domains = [f"example{n}.{tld}" for n in range(40) for tld in ("org", "net", "com")]
     rows = []
     for number in range(count):
         status = rng.choices(words, weights)[0]
         reported = status not in ("waiting", "digest", "nomail")
         when = T0 + timedelta(seconds=rng.randint(5, 86_400)) if reported else None
-        rows.append({
-            "message_id": message_id,
-            "recipient": f"{rng.choice('abcdefghijklmnopqrstuvwxyz')}{number:06d}."
-                         f"{rng.randint(0, 99_999)}@{rng.choice(domains)}",
-            "reception": status if status in ("digest", "nomail") else "mail",
-            "status": status, "status_code": CODES.get(status),
-            "diagnostic": "smtp; 550 5.1.1 user unknown" if status == "failed" else None,
-            "last_notification_at": when, "status_at": when,
-            "send_state": "skipped" if status in ("digest", "nomail") else "sent",
-        })
+        rows.append(
+            {
+                "message_id": message_id,
+                "recipient": f"{rng.choice('abcdefghijklmnopqrstuvwxyz')}{number:06d}."
+                f"{rng.randint(0, 99_999)}@{rng.choice(domains)}",
+                "reception": status if status in ("digest", "nomail") else "mail",
+                "status": status,
+                "status_code": CODES.get(status),
+                "diagnostic": "smtp; 550 5.1.1 user unknown" if status == "failed" else None,
+                "last_notification_at": when,
+                "status_at": when,
+                "send_state": "skipped" if status in ("digest", "nomail") else "sent",
+            }
+        )
     for start in range(0, count, 5000):
-        session.execute(insert(Delivery), rows[start:start + 5000])
+        session.execute(insert(Delivery), rows[start : start + 5000])
     session.flush()
     reported = session.execute(
-        Delivery.__table__.select().with_only_columns(
-            Delivery.id, Delivery.status, Delivery.last_notification_at)
+        Delivery.__table__.select()
+        .with_only_columns(Delivery.id, Delivery.status, Delivery.last_notification_at)
         .where(Delivery.message_id == message_id, Delivery.last_notification_at.is_not(None))
     ).all()
-    notifications = [{
-        "delivery_id": delivery_id, "report_id": report.id,
-        "kind": "mdn" if status in ("displayed", "deleted") else "dsn",
-        "action": status, "status_code": CODES.get(status), "received_at": when,
-    } for delivery_id, status, when in reported]
+    notifications = [
+        {
+            "delivery_id": delivery_id,
+            "report_id": report.id,
+            "kind": "mdn" if status in ("displayed", "deleted") else "dsn",
+            "action": status,
+            "status_code": CODES.get(status),
+            "received_at": when,
+        }
+        for delivery_id, status, when in reported
+    ]
     for start in range(0, len(notifications), 5000):
-        session.execute(insert(Notification), notifications[start:start + 5000])
+        session.execute(insert(Notification), notifications[start : start + 5000])
 
 
 def signed_in_client(app):  # noqa: ANN001, ANN201
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"email": OWNER, "password": PASSWORD,
-                                           "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": OWNER, "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302, "sign-in failed"
     return client
 
@@ -144,8 +172,10 @@ def main() -> None:
         os.environ.pop("LISTTRACK_DB_URL", None)
         started = time.perf_counter()
         large_id, small_id = build_instance(folder, options.recipients, options.small)
-        print(f"built {options.recipients:,} + {options.small:,} deliveries in "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"built {options.recipients:,} + {options.small:,} deliveries in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
 
         from webapp import create_app
 
@@ -157,6 +187,7 @@ def main() -> None:
             "summary fragment": "/summary",
             "rows fragment, filter failed": "/results?status=failed",
             "rows fragment, search": "/results?q=example7.net",
+            "search, no match (reads all)": "/results?q=nobody-at-all",
             "next page (keyset)": None,
         }
         print(f"median of {options.runs} runs, interleaved, milliseconds")

@@ -303,3 +303,15 @@ def test_csv_export_applies_the_filter_and_defuses_formulas(app, client, owner_p
     searched = client.get(tracked.url("/export.csv?q=example.org")).get_data(as_text=True)
     assert [row[0] for row in csv.reader(io.StringIO(searched))][1:] == \
         ["frank@example.org", "grace@example.org", "heidi@example.org"]
+
+
+def test_a_read_receipt_shows_its_disposition(client, owner_panel):
+    tracked = owner_panel({"erin@example.net": "displayed"})
+    notification_id = tracked.notifications["erin@example.net"][0]
+    dialog = client.get(tracked.url(f"/notifications/{notification_id}/dialog")).get_data(
+        as_text=True)
+    assert "Read receipt (MDN)" in dialog
+    assert "<dt>Disposition</dt>" in dialog
+    assert '<span class="status status-displayed">displayed</span>' in dialog
+    assert "(manual-action/MDN-sent-manually)" in dialog
+    assert "<dt>Status</dt>" not in dialog  # an MDN has no RFC 3463 code
