@@ -363,7 +363,9 @@ def postfix_instance(user: PipeUser, list_addresses: list[str], mailboxes: list[
         (instance.config_dir / "master.cf").write_text(
             MASTER_CF.format(port_service=f"127.0.0.1:{instance.port}"))
         (instance.config_dir / "main.cf").write_text("compatibility_level = 3.6\n")
-        aliases = f"hash:{instance.listtrack_dir / 'aliases'}"
+        # As the guide has it: the system's aliases (root's) first, then listtrack's own.
+        system_aliases = instance.config_dir / "aliases"
+        aliases = f"hash:{system_aliases}, hash:{instance.listtrack_dir / 'aliases'}"
         instance.postconf(
             f"queue_directory = {root / 'queue'}",
             f"data_directory = {root / 'data'}",
@@ -405,7 +407,9 @@ def postfix_instance(user: PipeUser, list_addresses: list[str], mailboxes: list[
             f"import_environment = {default_import} LISTTRACK_INSTANCE={instance.listtrack_dir}",
             "export_environment = TZ MAIL_CONFIG LANG LISTTRACK_INSTANCE",
         )
-        _make_maps(instance, mailboxes, deferred)
+        _make_maps(instance, [*mailboxes, f"postmaster@{MAILBOX_DOMAIN}"], deferred)
+        system_aliases.write_text(f"postmaster: postmaster@{MAILBOX_DOMAIN}\n")
+        run(["postalias", "-c", str(instance.config_dir), f"hash:{system_aliases}"])
         _write_aliases(instance, list_addresses)
         instance.postfix("check")
         instance.postfix("start")
