@@ -101,3 +101,22 @@ def test_messages_that_are_not_reports_fail_nobody(scored):
     unexplained = [m.line() for m in score.misses if m.group == "not-report"]
     unexplained = [line for line in unexplained if line.split()[0] not in scorer.LABEL_NOTES]
     assert not unexplained, "\n".join(unexplained)
+
+
+def test_light_dsn_reader_agrees_with_the_full_parser_on_real_reports(scored):
+    from ingest.reports import quick_dsn
+    from ingest.reports.message import ReportMessage
+    from ingest.reports.scan import DETECTORS
+
+    _scorer_module, _score, corpus = scored
+    compared = 0
+    for path in sorted(corpus.glob("*.eml")):
+        raw = path.read_bytes()
+        quick = quick_dsn.detect(raw)
+        if quick is None:
+            continue
+        message = ReportMessage(raw)
+        full = next((r for r in (d(message) for d in DETECTORS) if r and r.recipients), None)
+        assert quick == full, path.name
+        compared += 1
+    assert compared > 0

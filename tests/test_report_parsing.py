@@ -6,6 +6,7 @@ the fields the tracking depends on. No database, no Flask.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -790,3 +791,121 @@ def test_importing_ingest_stays_cheap():
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.split() == ["False", "False"]
+
+
+# --- More layouts seen in the wild ----------------------------------------------------------
+
+
+def test_sendmail_warning_with_transient_errors_is_delayed():
+    text = """\
+From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>
+To: <sender@example.org>
+Subject: Warning: could not send message for past 4 hours
+
+    **********************************************
+    **      THIS IS A WARNING MESSAGE ONLY      **
+    **  YOU DO NOT NEED TO RESEND YOUR MESSAGE  **
+    **********************************************
+
+   ----- The following addresses had transient non-fatal errors -----
+<sam@example.com>
+
+   ----- Transcript of session follows -----
+<sam@example.com>... Deferred: Connection timed out with example.com.
+Warning: message still undelivered after 4 hours
+"""
+    (sam,) = parse_report(text.encode()).recipients
+    assert (sam.address, sam.action, sam.status) == ("sam@example.com", "delayed", "4.0.0")
+
+
+def test_exchange_text_with_display_name_line():
+    text = """\
+From: Microsoft Outlook <postmaster@example.onmicrosoft.com>
+To: sender@example.org
+Subject: Undeliverable: hello
+
+Delivery has failed to these recipients or groups:
+
+Tina Lee (tina@example.com)<mailto:tina@example.com>
+The email address you entered couldn't be found.
+
+Diagnostic information for administrators:
+
+tina@example.com
+Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'
+"""
+    (tina,) = parse_report(text.encode()).recipients
+    assert (tina.address, tina.action, tina.status) == ("tina@example.com", "failed", "5.1.1")
+
+
+def test_amazon_ses_bounce_notification():
+    event = {
+        "notificationType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bouncedRecipients": [
+                {
+                    "emailAddress": "uma@example.com",
+                    "action": "failed",
+                    "status": "5.1.1",
+                    "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+                }
+            ],
+            "reportingMTA": "dsn; a1-2.smtp-out.amazonses.com",
+        },
+        "mail": {"commonHeaders": {"messageId": "<agenda-2024-03@example.org>"}},
+    }
+    envelope = {"Type": "Notification", "Message": json.dumps(event)}
+    raw = (
+        "From: no-reply@sns.amazonaws.com\nTo: ops@example.org\n"
+        "Subject: AWS Notification Message\n\n" + json.dumps(envelope, indent=2)
+    ).encode()
+    report = parse_report(raw)
+    assert report.detector == "amazonses"
+    (uma,) = report.recipients
+    assert (uma.address, uma.action, uma.status) == ("uma@example.com", "failed", "5.1.1")
+    assert uma.diagnostic == "550 5.1.1 user unknown"
+    assert report.original_message_id == "<agenda-2024-03@example.org>"
+
+
+def test_list_server_refusing_a_non_member():
+    text = """\
+From: team-admin@lists.example.net
+To: bounce+Zk3qT0k3n@lists.example.org
+Subject: You are not member (team ML)
+X-MLServer: fml [fml 4.0.3 release]
+
+You are not a member of this mailing list <team@lists.example.net>.
+"""
+    (team,) = parse_report(text.encode()).recipients
+    assert (team.address, team.action) == ("team@lists.example.net", "failed")
+
+
+def test_base64_delivery_status_part():
+    status = base64.b64encode(
+        b"Reporting-MTA: dns; mx.example.org\n\n"
+        b"Final-Recipient: rfc822; vera@example.net\nAction: failed\nStatus: 5.2.2\n"
+    ).decode()
+    raw = (
+        "From: MAILER-DAEMON@mx.example.org\nTo: sender@example.org\nSubject: Undelivered\n"
+        'MIME-Version: 1.0\nContent-Type: multipart/report; boundary="b"\n\n'
+        "--b\nContent-Type: text/plain\n\nfailed.\n\n"
+        "--b\nContent-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n\n"
+        f"{status}\n--b--\n"
+    ).encode()
+    (vera,) = parse_report(raw).recipients
+    assert (vera.address, vera.action, vera.status) == ("vera@example.net", "failed", "5.2.2")
+
+
+def test_light_dsn_reader_agrees_with_the_full_parser():
+    """The fast path for plain DSNs must give exactly what the full parse gives."""
+    from ingest.reports import quick_dsn
+    from ingest.reports.message import ReportMessage
+    from ingest.reports.scan import DETECTORS
+
+    for raw in (crlf(POSTFIX_FAILED), SENDMAIL.encode(), crlf(OFFICE365)):
+        quick = quick_dsn.detect(raw)
+        assert quick is not None
+        message = ReportMessage(raw)
+        full = next(r for r in (d(message) for d in DETECTORS) if r is not None and r.recipients)
+        assert quick == full

@@ -14,7 +14,7 @@ from .results import RecipientResult, Report
 
 _DAEMON_NAME = re.compile(
     r"mailer[-_ ]?daemon|mail delivery|delivery (?:sub)?system|mail system|postmaster"
-    r"|system administrator|ndr|mail administrator|mail ?server|mailserver|returned mail",
+    r"|system administrator|\bndr\b|mail administrator|mail ?server|returned mail",
     re.IGNORECASE,
 )
 _BOUNCE_SUBJECT = re.compile(
@@ -44,14 +44,13 @@ _DELAY_WORDING = re.compile(
     r"|delivery (?:has been |is )?delayed|will (?:be )?(?:retried|retry)|will continue (?:to )?tr"
     r"|delivery attempts will continue|still (?:trying|being retried|attempting)"
     r"|warning message only|no action is required on your part|will keep trying"
-    r"|will try (?:to deliver|again)|temporarily (?:unable|delayed)",
+    r"|will try (?:to deliver|again)|temporarily delayed|temporary failure report",
     re.IGNORECASE,
 )
 _GIVE_UP_WORDING = re.compile(
     r"giving up|gave up|given up|permanent(?:ly)? (?:error|fail)|failed permanently"
     r"|not going to try again|will not be retried|no further (?:delivery )?attempts"
-    r"|could not be delivered|could not deliver|delivery (?:has )?failed"
-    r"|returned to (?:the )?sender|has been returned",
+    r"|has been returned|returning message to sender|message (?:has )?expired",
     re.IGNORECASE,
 )
 _RETURNED_SUBJECT = re.compile(r"^\s*returned mail\b|undeliver|failure|failed", re.IGNORECASE)
@@ -99,15 +98,17 @@ def looks_like_bounce(message: ReportMessage) -> bool:
 
 
 def is_delay_warning(message: ReportMessage) -> bool:
-    """Whether the report says delivery is still being tried (a warning, not a failure)."""
+    """Whether the report says delivery is still being tried (a warning, not a failure).
+
+    Words of giving up win over words of retrying: the latter often sit in quoted replies.
+    """
+    subject = message.subject
+    if _GIVE_UP_WORDING.search(subject) or _RETURNED_SUBJECT.search(subject):
+        return False
     text = message.notification_text
-    delay_subject = bool(_DELAY_SUBJECT.search(message.subject))
-    delay_text = bool(_DELAY_WORDING.search(text))
-    if not (delay_subject or delay_text):
+    if _GIVE_UP_WORDING.search(text):
         return False
-    if _GIVE_UP_WORDING.search(message.subject) or _RETURNED_SUBJECT.search(message.subject):
-        return False
-    return not (_GIVE_UP_WORDING.search(text) and not delay_text)
+    return bool(_DELAY_SUBJECT.search(subject) or _DELAY_WORDING.search(text))
 
 
 def status_in(text: str, action: str) -> str | None:

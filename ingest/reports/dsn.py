@@ -163,7 +163,8 @@ def fallback_action(message: ReportMessage) -> str:
 
 
 def detect(message: ReportMessage) -> Report | None:
-    """Read the message/delivery-status parts, outside returned messages first."""
+    """Read the message/delivery-status parts; those of an attached (forwarded) report only
+    when the message has none of its own."""
     for want_attached in (False, True):
         texts = [
             part_text(part, message.problems)
@@ -171,9 +172,7 @@ def detect(message: ReportMessage) -> Report | None:
             if attached == want_attached and part.get_content_type() in STATUS_TYPES
         ]
         if texts:
-            report = report_from_status_text(message, texts, fallback_action(message))
-            if report is not None:
-                return report
+            return report_from_status_text(message, texts, fallback_action(message))
     return None
 
 

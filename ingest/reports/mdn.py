@@ -15,7 +15,6 @@ from .results import RecipientResult, Report
 NAME = "rfc8098"
 MDN_TYPES = ("message/disposition-notification", "message/global-disposition-notification")
 DISPOSITIONS = ("displayed", "deleted", "dispatched", "processed")
-_OLD_DISPOSITIONS = {"denied": "deleted", "failed": "processed", "expired": "deleted"}
 _DISPOSITION = re.compile(r"^\s*([^;]*?)\s*;\s*([a-z-]+)", re.IGNORECASE)
 
 
@@ -27,7 +26,7 @@ def parse_disposition(value: str) -> tuple[str, str | None]:
         return (word if word in DISPOSITIONS else ""), None
     mode = match.group(1) or None
     kind = match.group(2).lower()
-    return _OLD_DISPOSITIONS.get(kind, kind), mode
+    return (kind if kind in DISPOSITIONS else ""), mode
 
 
 def detect(message: ReportMessage) -> Report | None:

@@ -48,12 +48,6 @@ _STRONG_HEADERS = frozenset(
         "x-received",
     )
 )
-STATUS_LIKE = (
-    "message/delivery-status",
-    "message/global-delivery-status",
-    "message/disposition-notification",
-    "message/feedback-report",
-)
 _TAG = re.compile(
     r"<(?:script|style)\b.*?</(?:script|style)>|<!--.*?-->|</?[A-Za-z][A-Za-z0-9:-]*(?:[\s/][^>]*)?>",
     re.IGNORECASE | re.DOTALL,
@@ -246,7 +240,8 @@ class ReportMessage:
 
     @cached_property
     def full_text(self) -> str:
-        """The readable text of every part outside attached messages, in order."""
+        """The readable text of every part outside attached messages, in order (HTML only
+        when there is no plain text; parsed report parts are read by their own readers)."""
         chunks: list[str] = []
         plain_seen = False
         htmls: list[str] = []
@@ -256,13 +251,12 @@ class ReportMessage:
             ctype = part.get_content_type()
             if ctype == "text/html":
                 htmls.append(html_to_text(part_text(part, self.problems)))
-            elif part.get_content_maintype() in ("text", "multipart") or ctype in STATUS_LIKE:
+            elif part.get_content_maintype() in ("text", "multipart"):
+                # A multipart whose boundary never shows up arrives here as one text.
                 if ctype in ("text/rfc822-headers", "text/global-headers"):
                     continue
                 chunks.append(part_text(part, self.problems))
                 plain_seen = plain_seen or bool(chunks[-1].strip())
-            elif ctype == "message/rfc822":
-                continue
         if not plain_seen:
             chunks.extend(htmls)
         return "\n".join(chunks)

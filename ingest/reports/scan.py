@@ -14,6 +14,7 @@ from . import (
     autoreply,
     dsn,
     list_rejection,
+    mailman_detectors,
     mdn,
     quick_dsn,
     recipient_blocks,
@@ -31,6 +32,7 @@ WORDING_DETECTORS: list[Detector] = [
     recipient_blocks.detect,
     recipient_phrases.detect,
     list_rejection.detect,
+    mailman_detectors.detect,
     returned_message.detect,
 ]
 DETECTORS: list[Detector] = [
