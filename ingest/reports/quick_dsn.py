@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from . import dsn
+from .fields import is_mailbox
 from .results import Report
 
 _FOLD = re.compile(rb"\n[ \t]+")
@@ -124,7 +125,7 @@ def _report(status_text: str, message_id: str | None) -> Report | None:
     report = Report(kind="dsn", detector=dsn.NAME)
     for fields in groups:
         result = dsn.recipient_from_fields(fields, "failed")
-        if result is None or not result.address.partition("@")[0]:
+        if result is None or not is_mailbox(result.address):
             return None
         report.recipients.append(result)
     dsn.apply_per_message_fields(report, per_message)

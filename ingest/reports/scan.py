@@ -22,6 +22,7 @@ from . import (
     returned_message,
     sendmail,
 )
+from .fields import is_mailbox
 from .message import ReportMessage
 from .results import Report
 
@@ -47,8 +48,9 @@ DETECTORS: list[Detector] = [
 
 
 def _repair_addresses(report: Report, message: ReportMessage) -> None:
-    """Give DSN recipients whose field held no mailbox ("@host") the address the text names."""
-    broken = [r for r in report.recipients if not r.address.partition("@")[0]]
+    """Give DSN recipients whose field held no mailbox ("@host", "user") the address the
+    text names."""
+    broken = [r for r in report.recipients if not is_mailbox(r.address)]
     if not broken:
         return
     known = {r.address.lower() for r in report.recipients}
