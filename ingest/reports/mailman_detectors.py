@@ -6,6 +6,8 @@ Imported only when every other reader has given up, so the common path never pay
 
 from __future__ import annotations
 
+import logging
+
 from .bounce_text import (
     error_lines,
     is_own_address,
@@ -27,6 +29,10 @@ def detect(message: ReportMessage) -> Report | None:
         from flufl.bounce import all_failures
     except ImportError:
         return None
+    # Its detectors trip over odd input and log each traceback; our caller records problems.
+    quiet = logging.getLogger("flufl.bounce")
+    quiet.propagate = False
+    quiet.disabled = True
     temporary, permanent = all_failures(message.msg)
     detail = error_lines(message.notification_text)
     results = []
