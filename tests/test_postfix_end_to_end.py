@@ -231,11 +231,21 @@ def test_a_post_through_postfix_is_tracked_from_postfix_own_reports(
     piped = postfix.copies()
     assert len(piped) == 4
     reports = {report["sha256"]: report for report in stored_reports(postfix)}
+    actions = []
     for copy in piped:
         prefix, written = split_local_delivery_prefix(copy)
         show_in_log(capsys, "DSN written by Postfix, as piped to listtrack-ingest report", copy)
         assert parse(written)["Received"].startswith(f"by {HOSTNAME} (Postfix)")
-        assert f"Reporting-MTA: dns; {HOSTNAME}".encode() in written
+        text = written.decode("utf-8", "replace")
+        assert f"Reporting-MTA: dns; {HOSTNAME}" in text
+        # What Postfix echoes proves the DSN parameters of each copy: ENVID (the VERP
+        # token), ORCPT, RET=HDRS (headers only come back), NOTIFY (the actions below).
+        token = parse(written)["To"].partition("+")[2].partition("@")[0]
+        assert f"\nOriginal-Envelope-Id: {token}\n" in text
+        assert re.search(rf"\nOriginal-Recipient: rfc822;\S+@{MAILBOX_DOMAIN}\n", text)
+        assert "Content-Type: text/rfc822-headers" in text
+        assert "Content-Type: message/rfc822" not in text
+        actions += re.findall(r"\nAction: (\w+)\n", text)
         stored = reports.get(hashlib.sha256(written).hexdigest())
         assert stored is not None, "a DSN that Postfix piped was not stored byte for byte"
         assert stored["raw"] == written
@@ -244,6 +254,7 @@ def test_a_post_through_postfix_is_tracked_from_postfix_own_reports(
         assert stored["mta_prefix"].partition(b"\n")[2] == delivery_headers
         assert stored["mta_prefix"].startswith(from_line.rsplit(b" ", 5)[0] + b" ")
         assert stored["kind"] == "dsn"
+    assert sorted(actions) == ["delayed", "delivered", "delivered", "failed"]
 
     # 5. Alice's mail client sends a read receipt to the address the copy names, through
     #    Postfix; it is piped to listtrack-ingest report and Alice shows `displayed`.
