@@ -82,6 +82,15 @@ LIST_SETTINGS: dict[str, ListSetting] = {setting.name: setting for setting in (
 )}
 
 
+# How the form and `listtrack list show` group them (the first as Sympa names it).
+SETTING_GROUPS: dict[str, tuple[str, ...]] = {
+    "Bounce management and tracking": (
+        "delivery_status_notification", "message_disposition_notification",
+        "tracking_visibility", "retention_period", "verp_rate", "alert_owners_on_failure"),
+    "Sending and archive": ("send_policy", "archive_visibility", "mask_addresses"),
+}
+
+
 class ListSettingsInvalid(ValueError):
     """Values that cannot be set; `errors` maps each setting to its one-line message."""
 

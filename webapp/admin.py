@@ -29,6 +29,7 @@ from listtrack.access import can_manage, list_roles
 from listtrack.config import SiteConfig
 from listtrack.list_settings import (
     LIST_SETTINGS,
+    SETTING_GROUPS,
     SITE_DEFAULT,
     ListSettingsInvalid,
     change_log,
@@ -167,7 +168,8 @@ def list_settings(address: str):
     return render_template(
         "admin/settings.html", mailing_list=mailing_list, form=form, errors=errors,
         states={state.setting.name: state for state in list_settings_state(mailing_list, site)},
-        settings=LIST_SETTINGS, log=change_log(db.session, mailing_list),
+        settings=LIST_SETTINGS, setting_groups=SETTING_GROUPS,
+        log=change_log(db.session, mailing_list),
     ), status
 
 
