@@ -26,13 +26,17 @@ _PHRASE = re.compile(
     r"|user unknown|no such (?:user|recipient|mailbox)|rcpt to|recipient(?:'s)?(?: address)?"
     r"|returned (?:permanent |temporary )?errors?|failed recipients?|following recipients?"
     r"|following address(?:es)?|your (?:message|mail) to|mailbox (?:is )?(?:full|unavailable)"
-    r"|message could not be delivered to|delivered to the following)",
+    r"|message could not be delivered to|delivered to the following|following message to"
+    r"|宛先|あて先|送信先)",
     re.IGNORECASE,
 )
 _PHRASED_ADDRESS = re.compile(
     _PHRASE.pattern + r"[^@\n]{0,40}?<?(?P<address>" + ADDRESS.pattern + r")",
     re.IGNORECASE,
 )
+# "...returned permanent errors: a@x, b@y." names several at once.
+_LISTED_NEXT = re.compile(r"[>\"']?\s*(?:,|;|and)\s*[<\"']?(?P<address>" + ADDRESS.pattern + r")")
+_CONTEXT_LINES = 40
 
 
 def detect(message: ReportMessage) -> Report | None:
@@ -44,15 +48,20 @@ def detect(message: ReportMessage) -> Report | None:
     found = []
     for number, line in enumerate(lines):
         for match in _PHRASED_ADDRESS.finditer(line):
-            address = match.group("address")
-            if is_own_address(message, address):
-                continue
+            addresses = [match.group("address")]
+            position = match.end()
+            while listed := _LISTED_NEXT.match(line, position):
+                addresses.append(listed.group("address"))
+                position = listed.end()
             detail = [line.strip()]
             for following in lines[number + 1 : number + 8]:
                 if not following.strip():
                     break
                 detail.append(following.strip())
-            found.append((address, "\n".join(detail), "\n".join(lines[number + 1 :])))
+            context = "\n".join(lines[number + 1 : number + _CONTEXT_LINES])
+            for address in addresses:
+                if not is_own_address(message, address):
+                    found.append((address, "\n".join(detail), context))
     found = prefer_real_recipients(message, found)
     if not found:
         return None
