@@ -74,7 +74,8 @@ LIST_SETTINGS: dict[str, ListSetting] = {setting.name: setting for setting in (
                 "public: anyone; private: subscribers; owner: the list owners only.",
                 "choice", ARCHIVE_VISIBILITIES),
     ListSetting("mask_addresses", "Address masking",
-                "Hide the e-mail addresses of senders and recipients in the archive pages.",
+                "Show addresses as j***@example.org in the archive and tracking pages "
+                "(downloaded evidence stays exact).",
                 "switch", ON_OFF),
     ListSetting("alert_owners_on_failure", "Owner alerts on failures",
                 "Mail the owners one summary when a tracked message gets its first failed "
