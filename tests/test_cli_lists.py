@@ -155,3 +155,19 @@ def test_subscriber_commands(cli_env, session, news, tmp_path):
     session.expire_all()
     assert session.scalars(select(Subscriber.email).order_by(Subscriber.email)).all() == \
         ["ben@example.org", "cat@example.org", "dan@example.org"]
+
+
+def test_a_closed_list_refuses_posts_until_reopened(cli_env, session, news):
+    post = (b"From: ann@example.org\r\nTo: news@lists.example.org\r\nSubject: hi\r\n"
+            b"Message-ID: <closed-test@example.org>\r\n\r\nHello\r\n")
+
+    def hand_off():  # noqa: ANN202
+        return subprocess.run(["listtrack-ingest", "post", NEWS], input=post,
+                              capture_output=True, env=cli_env, timeout=120)
+
+    assert run(cli_env, "list", "close", NEWS).returncode == 0
+    refused = hand_off()
+    assert refused.returncode == 67, refused.stderr  # EX_NOUSER, as for an unknown list
+    assert run(cli_env, "list", "reopen", NEWS).returncode == 0
+    accepted = hand_off()
+    assert accepted.returncode == 0, accepted.stderr
