@@ -10,11 +10,11 @@ import csv
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from listtrack.accounts import InvalidAddress, normalize_address
-from listtrack.models import RECEPTION_OPTIONS, MailingList, Subscriber
+from listtrack.models import RECEPTION_OPTIONS, MailingList, Subscriber, utcnow
 
 CHUNK = 500
 
@@ -61,14 +61,19 @@ def _existing(session: Session, mailing_list: MailingList, addresses: list[str])
 def _subscribe(session: Session, mailing_list: MailingList, wanted: dict[str, str],
                result: SubscriptionResult) -> None:
     """Insert the wanted address → reception pairs that are not subscribed yet."""
+    now = utcnow()
+    session.flush()
     existing = _existing(session, mailing_list, list(wanted))
+    rows = []
     for address, reception in wanted.items():
         if address in existing:
             result.already.append(address)
         else:
-            session.add(Subscriber(list_id=mailing_list.id, email=address, reception=reception))
+            rows.append({"list_id": mailing_list.id, "email": address, "reception": reception,
+                         "created_at": now})
             result.added.append(address)
-    session.flush()
+    for start in range(0, len(rows), CHUNK):  # Core inserts: a 100,000-line import stays quick
+        session.execute(insert(Subscriber), rows[start:start + CHUNK])
 
 
 def add_subscribers(
