@@ -14,19 +14,19 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.add_column(sa.Column(
-            "body_text",
-            sa.Text().with_variant(mysql.LONGTEXT(), "mariadb").with_variant(mysql.LONGTEXT(),
-                                                                             "mysql"),
-            nullable=True,
-        ))
-        batch_op.add_column(sa.Column("thread_start", sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
-        batch_op.create_index("ix_messages_list_month_start",
-                              ["list_id", "year_month", "thread_start", "date"], unique=False)
-        batch_op.create_index("ix_messages_list_in_reply_to", ["list_id", "in_reply_to"],
-                              unique=False)
+    # Plain ALTER TABLE ADD COLUMN / CREATE INDEX, never a batch copy of the table on SQLite:
+    # a copy would drop triggers that other revisions put on `messages`.
+    op.add_column("messages", sa.Column(
+        "body_text",
+        sa.Text().with_variant(mysql.LONGTEXT(), "mariadb").with_variant(mysql.LONGTEXT(), "mysql"),
+        nullable=True,
+    ))
+    op.add_column("messages", sa.Column("thread_start", sa.Boolean(), nullable=False,
+                                        server_default=sa.false()))
+    op.create_index("ix_messages_list_month_start", "messages",
+                    ["list_id", "year_month", "thread_start", "date"], unique=False)
+    op.create_index("ix_messages_list_in_reply_to", "messages", ["list_id", "in_reply_to"],
+                    unique=False)
     _mark_thread_starts()
 
 
