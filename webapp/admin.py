@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 from wtforms import RadioField, SelectChoice, SelectField, StringField
 
 from listtrack.access import can_manage, list_roles
@@ -79,7 +80,7 @@ def listmaster_or_404() -> None:
         abort(404)
 
 
-def see_other(endpoint: str, **values: Any):  # noqa: ANN201
+def see_other(endpoint: str, **values: Any) -> Response:
     """Redirect after a successful POST (303: the browser follows with a GET)."""
     return redirect(url_for(endpoint, **values), code=303)
 
