@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # ctypes, glob and urllib are imported only by the backends t
     import ctypes
 
 CONNECT_TIMEOUT_SECONDS = 10
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 class LookupUnavailable(Exception):
@@ -152,9 +153,12 @@ def _load_libpq() -> ctypes.CDLL | None:
 
 def _postgresql(url: str) -> Database:
     conninfo = "postgresql" + url[url.index("://"):]
-    if "connect_timeout=" not in conninfo:
-        joiner = "&" if "?" in conninfo else "?"
-        conninfo += f"{joiner}connect_timeout={CONNECT_TIMEOUT_SECONDS}"
+    extra = [] if "connect_timeout=" in conninfo else [f"connect_timeout={CONNECT_TIMEOUT_SECONDS}"]
+    host = conninfo.split("://", 1)[1].split("/", 1)[0].rpartition("@")[2].rsplit(":", 1)[0]
+    if "sslmode=" not in conninfo and host.strip("[]") in LOOPBACK_HOSTS:
+        extra.append("sslmode=disable")  # no TLS handshake with ourselves
+    if extra:
+        conninfo += ("&" if "?" in conninfo else "?") + "&".join(extra)
     library = _load_libpq()
     if library is not None:
         return _LibpqDatabase(library, conninfo)
@@ -184,6 +188,9 @@ def _mysql(url: str) -> Database:
     }
     if "unix_socket" in query:
         options["unix_socket"] = query["unix_socket"]
+    if not any(key.startswith("ssl") for key in query) and (
+            "unix_socket" in query or options["host"] in LOOPBACK_HOSTS):
+        options["ssl_disabled"] = True  # PyMySQL would set up TLS (60 ms) to talk to itself
     try:
         return _DbApiDatabase(pymysql.connect(**options), "%s")
     except pymysql.Error as error:
