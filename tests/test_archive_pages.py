@@ -88,6 +88,9 @@ def test_month_pages_and_fragments(session, client):
     assert threads.count('class="thread"') == 6
     assert text_of(client.get(f"{BASE}/2026-12/?page=99")).count("page 2 of 2") == 2
     assert client.get(f"{BASE}/2026-12/?page=abc").status_code == 200
+    odd = client.get(f"{BASE}/2026-12/?view=date&list_address=x&_external=1&_anchor=a")
+    assert odd.status_code == 200
+    assert 'href="/lists/news@lists.example.org/2026-12/?view=date&amp;page=2"' in text_of(odd)
     # Links in the fragment work without JavaScript too: the href is the same URL.
     for href, hx_get in re.findall(r'href="([^"]+)" rel="prev" hx-get="([^"]+)"', fragment):
         assert href == hx_get

@@ -78,12 +78,15 @@ def byte_size(size: int) -> str:
 bp.add_app_template_filter(bare_message_id, "bare_message_id")
 
 
+KEPT_QUERY_ARGUMENTS = ("view", "q", "in")
+
+
 def _page_url(number: int) -> str:
-    """This page's URL (view arguments and query kept) at another page number."""
-    arguments = {**request.args.to_dict(), "page": str(number)}
-    if number == 1:
-        arguments.pop("page")
-    return url_for(request.endpoint, **request.view_args, **arguments)
+    """This page's URL (its view and search kept, nothing else) at another page number."""
+    arguments = {key: request.args[key] for key in KEPT_QUERY_ARGUMENTS if key in request.args}
+    if number > 1:
+        arguments["page"] = str(number)
+    return url_for(request.endpoint, **arguments, **request.view_args)
 
 
 @bp.route("/")
