@@ -341,24 +341,30 @@ def _run_senders(site: SiteConfig, session: Session, claimed: list[ClaimedDelive
     for thread in threads:
         thread.start()
     tried, waiting, buffer, tracked = 0, len(claimed), [], {}
-    while waiting:
-        try:
-            outcome = results.get(timeout=0.2)
-        except queue.Empty:
-            if not any(thread.is_alive() for thread in threads):
-                break  # a thread died; what it held stays `sending` for the next pass
-            if buffer:
+    try:
+        while waiting:
+            try:
+                outcome = results.get(timeout=0.2)
+            except queue.Empty:
+                if not any(thread.is_alive() for thread in threads):
+                    break  # a thread died; what it held stays `sending` for the next pass
+                if buffer:
+                    write_outcomes(session, site, buffer, now, tracked)
+                    buffer = []
+                continue
+            waiting -= 1
+            tried += outcome.attempt is not None
+            buffer.append(outcome)
+            if len(buffer) >= WRITE_EVERY:
                 write_outcomes(session, site, buffer, now, tracked)
                 buffer = []
-            continue
-        waiting -= 1
-        tried += outcome.attempt is not None
-        buffer.append(outcome)
-        if len(buffer) >= WRITE_EVERY:
+        if buffer:
             write_outcomes(session, site, buffer, now, tracked)
-            buffer = []
-    if buffer:
-        write_outcomes(session, site, buffer, now, tracked)
-    for thread in threads:
-        thread.join()
+    finally:
+        # On a database error, stop taking new copies and let the ones on the wire end (the
+        # journal has them) before the slot is given up; the rest stays `sending` until the
+        # next pass settles it.
+        unreachable.set()
+        for thread in threads:
+            thread.join()
     return tried
