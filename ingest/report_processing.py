@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,7 +58,7 @@ class BatchResult:
 
 
 class _HeldNotifications:
-    """Takes the session's place in record_notification, so that one flush writes the
+    """Takes the session's place in record_notification, so that one bulk INSERT writes the
     notifications of a whole batch instead of one flush per notification."""
 
     def __init__(self) -> None:
@@ -68,7 +68,11 @@ class _HeldNotifications:
         self.added.append(notification)
 
     def flush(self) -> None:
-        """Nothing yet: the batch's session flushes them all at once."""
+        """Nothing yet: the batch writes them all at once."""
+
+
+_NOTIFICATION_COLUMNS = [column.key for column in Notification.__table__.columns
+                         if column.key != "id"]
 
 
 def _clip(value: str | None, length: int) -> str | None:
@@ -125,7 +129,8 @@ def _file_batch(session: Session, verdicts: Sequence[Verdict]) -> _Sorted:
     deliveries = {delivery.id: (delivery, dsn or mdn) for delivery, dsn, mdn in rows}
 
     out = _Sorted(quarantine=[v for v in verdicts if v.reason is not None])
-    to_store: list[tuple[Verdict, Delivery, bool, Report]] = []
+    to_store: list[tuple[Verdict, Delivery, bool]] = []
+    report_rows: list[dict] = []
     for verdict in wanted:
         incoming = verdict.incoming
         if incoming.sha256 in known:
@@ -134,30 +139,37 @@ def _file_batch(session: Session, verdicts: Sequence[Verdict]) -> _Sorted:
         found = deliveries.get(verdict.delivery_id)
         if found is None:
             out.quarantine.append(Verdict(incoming, verdict.parsed, verdict.delivery_id,
-                                      verdict.address).quarantine(
+                                          verdict.address).quarantine(
                 "unknown_delivery",
                 f"the token names delivery {verdict.delivery_id}, which does not exist "
                 f"(purged or from another database)"))
             continue
         known.add(incoming.sha256)
         delivery, tracked = found
-        report = Report(
-            sha256=incoming.sha256,
-            kind=verdict.parsed.kind,
-            raw=incoming.raw,
-            mta_prefix=incoming.mta_prefix or None,
-            envelope_recipient=_clip(verdict.address, 320),
-            message_id=delivery.message_id,
-            received_at=incoming.received_at,
-        )
-        session.add(report)
-        to_store.append((verdict, delivery, tracked, report))
+        report_rows.append({
+            "sha256": incoming.sha256,
+            "kind": verdict.parsed.kind,
+            "raw": incoming.raw,
+            "mta_prefix": incoming.mta_prefix or None,
+            "envelope_recipient": _clip(verdict.address, 320),
+            "message_id": delivery.message_id,
+            "received_at": incoming.received_at,
+        })
+        to_store.append((verdict, delivery, tracked))
         out.filed.append(verdict)
-    session.flush()  # one INSERT batch gives every report its id
+    if not to_store:
+        return out
+    # One executemany for the batch's reports, one query for their ids.
+    session.execute(insert(Report), report_rows)
+    report_ids = dict(session.execute(
+        select(Report.sha256, Report.id).where(Report.sha256.in_([r["sha256"] for r in
+                                                                   report_rows]))).all())
 
     held = _HeldNotifications()
-    for verdict, delivery, tracked, report in to_store:
-        parsed = verdict.parsed
+    for verdict, delivery, tracked in to_store:
+        parsed, incoming = verdict.parsed, verdict.incoming
+        # What record_notification reads of the stored report: its id and arrival time.
+        report = Report(id=report_ids[incoming.sha256], received_at=incoming.received_at)
         for result in _results_for(delivery, verdict):
             action = AUTO_REPLY_ACTION if parsed.kind == "auto-reply" else result.action
             record_notification(
@@ -174,9 +186,12 @@ def _file_batch(session: Session, verdicts: Sequence[Verdict]) -> _Sorted:
                 disposition_mode=_clip(result.disposition_mode, 64),
                 feedback_type=_clip(result.feedback_type, 32),
                 arrival_date=_sane(parsed.arrival_date),
-                received_at=verdict.incoming.received_at,
+                received_at=incoming.received_at,
             )
-    session.add_all(held.added)
+    session.execute(insert(Notification), [
+        {column: getattr(notification, column) for column in _NOTIFICATION_COLUMNS}
+        for notification in held.added
+    ])
     return out
 
 

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ingest import spool
@@ -63,15 +64,14 @@ def make_tracked_message(session: Session, site: SiteConfig, recipients: list[st
         session, "board@lists.example.org", ["owner@example.org"])
     message = archive_message(session, mailing_list, post).message
     message.dsn_requested = message.mdn_requested = tracked
-    ids = {}
-    for recipient in recipients:
-        reception = (receptions or {}).get(recipient, "mail")
-        status = "waiting" if reception == "mail" else reception
-        delivery = Delivery(message_id=message.id, recipient=recipient, reception=reception,
-                            status=status, send_state="sent")
-        session.add(delivery)
-        session.flush()
-        ids[recipient] = delivery.id
+    session.execute(insert(Delivery), [
+        {"message_id": message.id, "recipient": recipient,
+         "reception": (receptions or {}).get(recipient, "mail"),
+         "status": (receptions or {}).get(recipient, "waiting"), "send_state": "sent"}
+        for recipient in recipients
+    ])
+    ids = dict(session.execute(
+        select(Delivery.recipient, Delivery.id).where(Delivery.message_id == message.id)).all())
     session.commit()
     return TrackedMessage(site, message.id, ids)
 
