@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ingest.testmta import LoopbackMTA
+from ingest.testmta import LoopbackMTA, handoff_command
 from tests.distribution_fixtures import (
     LIST,
     make_list,
@@ -71,3 +71,37 @@ def test_unknown_list_or_message_is_one_clear_line(sent_message, cli_env):
     unknown_message = show(cli_env, LIST, "nope@example.org", "--json")
     assert unknown_message.returncode == 1 and unknown_message.stdout == ""
     assert unknown_message.stderr.strip() == f"Error: {LIST} has no message <nope@example.org>"
+
+
+def test_end_to_end_from_the_mta_to_tracking_show(session, site, cli_env, write_config):
+    """Post through `listtrack-ingest post`, send with `listtrack worker`, the test MTA's
+    DSNs and MDN back through `listtrack-ingest report`, and what `tracking show` says."""
+    make_list(session, dsn="on", mdn="on", subscribers=[
+        ("ann@example.net", "mail"), ("fail-bob@example.net", "mail"),
+        ("display-carol@example.net", "mail"), ("refuse-dan@example.net", "mail"),
+        ("delay-eve@example.net", "mail"), ("fred@example.net", "nomail")])
+    with LoopbackMTA(deliver_report=handoff_command(extra_env=cli_env)) as mta:
+        write_config("domain lists.example.org", "smtp_host 127.0.0.1", f"smtp_port {mta.port}")
+        raw = post_bytes(author="owner@example.org")  # the list's owner may post
+        posted = subprocess.run(["listtrack-ingest", "post", LIST], input=raw,
+                                env=cli_env, capture_output=True, timeout=60)
+        assert posted.returncode == 0, posted.stderr
+        first = subprocess.run(["listtrack", "worker", "--once"], env=cli_env,
+                               capture_output=True, text=True, timeout=300)
+        assert first.returncode == 0, first.stderr
+        assert mta.wait_idle(60) and mta.report_failures == []
+        second = subprocess.run(["listtrack", "worker", "--once"], env=cli_env,
+                                capture_output=True, text=True, timeout=300)
+        assert second.returncode == 0, second.stderr
+    result = show(cli_env, LIST, "post-1@example.org", "--json")
+    assert result.returncode == 0, result.stderr
+    status = {row["recipient"]: (row["status"], row["status_code"])
+              for row in map(json.loads, result.stdout.splitlines())}
+    assert status == {
+        "ann@example.net": ("delivered", "2.0.0"),
+        "delay-eve@example.net": ("delivered", "2.0.0"),
+        "display-carol@example.net": ("displayed", None),
+        "fail-bob@example.net": ("failed", "5.1.1"),
+        "fred@example.net": ("nomail", None),
+        "refuse-dan@example.net": ("failed", "5.1.1"),
+    }
