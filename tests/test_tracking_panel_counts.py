@@ -70,10 +70,13 @@ def test_counts_follow_inserts_updates_and_deletes(session):
 def test_a_deleted_message_leaves_no_counts(session):
     tracked = make_tracked_message(session, {"a@example.net": "failed"})
     session.commit()
-    session.execute(delete(Notification))
-    session.execute(delete(Report))
-    session.execute(delete(Delivery))
+    delivery_ids = list(tracked.delivery_ids.values())
+    session.execute(delete(Notification).where(Notification.delivery_id.in_(delivery_ids)))
+    session.execute(delete(Report).where(Report.message_id == tracked.message_key))
+    session.execute(delete(Delivery).where(Delivery.id.in_(delivery_ids)))
+    assert status_counts(session, tracked.message_key) == {}
     session.execute(delete(Message).where(Message.id == tracked.message_key))
     session.commit()
-    left = session.scalar(select(func.count()).select_from(DeliveryStatusCount))
+    left = session.scalar(select(func.count()).select_from(DeliveryStatusCount)
+                          .where(DeliveryStatusCount.message_id == tracked.message_key))
     assert left == 0
