@@ -36,6 +36,13 @@ def post_author(raw: bytes, envelope_sender: str | None) -> str | None:
     return sender if "@" in sender else None
 
 
+def is_own_copy(raw: bytes, name: str, domain: str) -> bool:
+    """A copy this list sent, come back to it (an auto-forward, a misconfigured alias)."""
+    header, _ = split_header_block(raw)
+    list_id = field_value(header, b"list-id") or ""
+    return f"<{name}.{domain}>" in list_id.lower()
+
+
 def hand_off_post(site: SiteConfig, args: list[str]) -> int:
     """Store one post for the worker; the exit code tells the MTA what happened."""
     if len(args) != 1 or "@" not in args[0]:
@@ -46,6 +53,9 @@ def hand_off_post(site: SiteConfig, args: list[str]) -> int:
     if too_big:
         return fail(EX_NOPERM, f"post to {address} refused: the message is larger than "
                                f"{site.max_post_size} bytes (max_post_size)")
+    if is_own_copy(raw, name, domain):
+        return fail(EX_NOPERM, f"post to {address} refused: mail loop, the message already "
+                               f"carries this list's List-Id <{name}.{domain}>")
     author = post_author(raw, os.environ.get("SENDER"))
     try:
         database = open_database(site.db_url)

@@ -142,3 +142,12 @@ def test_the_hand_off_imports_neither_sqlalchemy_nor_flask(session, site, cli_en
                             env=cli_env, capture_output=True, text=False, timeout=60)
     assert result.stdout.decode().split() == ["0", "False", "False", "False"], result.stderr
     assert json.loads(spooled(site)[0].path.read_bytes().split(b"\n", 1)[0])["list"] == LIST
+
+
+def test_a_copy_of_this_lists_own_mail_coming_back_is_refused_as_a_loop(session, site, cli_env):
+    make_list(session, subscribers=[(READER, "mail")])
+    looped = b'List-Id: "Board news" <news.lists.example.org>\r\n' + post_bytes(author=READER)
+    result = hand_off(cli_env, looped)
+    assert result.returncode == 77 and "mail loop" in one_line(result.stderr)
+    other = b"List-Id: <other.lists.example.org>\r\n" + post_bytes(author=READER)
+    assert hand_off(cli_env, other).returncode == 0
