@@ -3,14 +3,15 @@ parser read in it, or why it must go to the quarantine. No database work here.
 
 The token is looked for where the MTA and the reporter write the return path: the
 envelope recipient the MTA gave the hand-off, our MTA's Delivered-To / X-Original-To /
-Envelope-to lines, the report's own To, and last the DSN's Original-Envelope-Id (our ENVID
-is the token). Only a token signed with this site's secret counts, so a forged or guessed
-report never reaches a delivery.
+Envelope-to lines, the report's own To, the DSN's Original-Envelope-Id (our ENVID is the
+token), and last a return path quoted inside the report. Only a token signed with this
+site's secret counts, so a forged or guessed report never reaches a delivery.
 """
 
 from __future__ import annotations
 
 import email
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -85,6 +86,13 @@ def incoming_from_spool(path: Path) -> IncomingReport:
     )
 
 
+@functools.cache
+def _quoted_tokens(prefix: str) -> re.Pattern[bytes]:
+    """`<prefix>+TOKEN@` anywhere in a report's bytes."""
+    return re.compile(rb"(?<![\w.+-])" + re.escape(prefix.encode()) + rb"\+([0-9A-Za-z-]{3,40})@",
+                      re.IGNORECASE)
+
+
 @dataclass
 class TokenMatch:
     """Where the token was found and the delivery it names, or why there is none."""
@@ -118,6 +126,14 @@ def find_token(incoming: IncomingReport, envelope_id: str | None, prefix: str,
         except BadToken as error:
             if bad is None and _TOKEN_SHAPE.fullmatch(envelope_id.strip()):
                 bad = f"Original-Envelope-Id {envelope_id[:80]}: {error}"
+    # Last, a return path quoted inside the report: a feedback loop's Original-Mail-From,
+    # the Return-Path of the returned message. Only a correctly signed token counts here.
+    for token in _quoted_tokens(prefix).findall(incoming.raw):
+        try:
+            return TokenMatch(read_token(token.decode("ascii", "replace"), secret),
+                              first_address)
+        except BadToken:
+            continue
     if bad:
         return TokenMatch(None, first_address, "bad_token", bad)
     where = f"(envelope recipient: {first_address})" if first_address else "(no recipient given)"

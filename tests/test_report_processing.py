@@ -133,6 +133,18 @@ def test_feedback_report_marks_a_complaint_not_a_failure(session, site, drain):
     assert arf.feedback_type == "abuse" and arf.action == ""
 
 
+def test_feedback_loop_mail_to_a_fixed_address_files_on_the_quoted_return_path(session, site,
+                                                                                drain):
+    tracked = make_tracked_message(session, site, [ALICE])
+    return_path = tracked.return_path(ALICE)
+    raw = feedback_report(tracked, ALICE).replace(
+        f"To: <{return_path}>".encode(), b"To: <fbl@lists.example.org>")
+    assert raw.count(return_path.encode()) == 1  # only in Original-Mail-From
+    spool_report(site, raw, recipients=[["env:RECIPIENT", "fbl@lists.example.org"]])
+    assert drain() == 1
+    assert delivery_of(session, tracked, ALICE).complaint == "abuse"
+
+
 def test_sequences_follow_the_status_precedence(session, site, drain):
     carol, dave, erin = "carol@example.net", "dave@example.net", "erin@example.net"
     tracked = make_tracked_message(session, site, [ALICE, BOB, carol, dave, erin])
