@@ -236,7 +236,10 @@ class _Renderer:
         if id(part) not in self.numbers or depth > 50:
             return
         content_type = part.get_content_type()
-        if content_type == "message/rfc822" or not part.is_multipart():
+        if content_type == "message/rfc822":
+            self._attached_message(part, depth)
+            return
+        if not part.is_multipart():
             if _is_body(part):
                 self._body(part)
             else:
@@ -248,6 +251,19 @@ class _Renderer:
         else:
             for child in children:
                 self._walk(child, depth + 1)
+
+    def _attached_message(self, part: EmailMessage, depth: int) -> None:
+        """A forwarded message: downloadable as .eml, and shown inline unless it was sent
+        as a plain attachment."""
+        self._attachment(part)
+        inner = part.get_payload(0) if part.is_multipart() else None
+        if inner is None or _disposition(part) == "attachment":
+            return
+        summary = [f"{name}: {decode_text(inner.get(name))}"
+                   for name in ("From", "Date", "Subject") if inner.get(name) is not None]
+        self.result.bodies.append(BodyPart(self.numbers[id(part)], "text",
+                                           "\n".join(["Attached message", *summary])))
+        self._walk(inner, depth + 1)
 
     def _alternative(self, children: list[EmailMessage], depth: int) -> None:
         kinds = [_kind_inside(child) for child in children]

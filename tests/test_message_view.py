@@ -180,15 +180,29 @@ def test_cid_images_in_related_parts_are_rewritten_to_their_part():
     assert message_part(raw, image.number).inline_image
 
 
-def test_attached_message_is_an_eml_attachment():
-    inner = "From: bob@example.org\r\nSubject: Inner\r\n\r\nInner body\r\n"
+def test_forwarded_message_is_shown_inline_and_downloadable():
+    inner = ("From: bob@example.org\r\nSubject: Inner\r\nMIME-Version: 1.0\r\n"
+             'Content-Type: multipart/mixed; boundary="IN"\r\n\r\n--IN\r\n'
+             "Content-Type: text/plain\r\n\r\nInner body\r\n--IN\r\n"
+             "Content-Type: application/zip\r\nContent-Disposition: attachment; "
+             "filename=inner.zip\r\n\r\nPK\r\n--IN--\r\n")
     raw = mime("Content-Type: text/plain\r\n\r\nForwarded:",
                "Content-Type: message/rfc822\r\n\r\n" + inner)
     shown = render_message(raw, part_url=part_url)
-    assert [body.content for body in shown.bodies] == ["Forwarded:"]
-    attached = shown.attachments[0]
+    assert [body.content for body in shown.bodies] == [
+        "Forwarded:", "Attached message\nFrom: bob@example.org\nSubject: Inner", "Inner body"]
+    attached, inner_zip = shown.attachments
     assert attached.content_type == "message/rfc822" and attached.filename.endswith(".eml")
     assert b"Inner body" in message_part(raw, attached.number).data
+    assert inner_zip.filename == "inner.zip"
+    assert message_part(raw, inner_zip.number).data == b"PK"
+
+    as_attachment = mime("Content-Type: text/plain\r\n\r\nSee the file.",
+                         "Content-Type: message/rfc822\r\nContent-Disposition: attachment\r\n"
+                         "\r\n" + inner)
+    shown = render_message(as_attachment, part_url=part_url)
+    assert [body.content for body in shown.bodies] == ["See the file."]
+    assert [a.content_type for a in shown.attachments] == ["message/rfc822"]
 
 
 # --- broken mail ---------------------------------------------------------------------------
