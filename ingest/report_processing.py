@@ -208,31 +208,31 @@ def _examine_all(site: SiteConfig, incoming: Sequence[IncomingReport]) -> list[V
     return verdicts
 
 
+def _file_spool_batch(session: Session, verdicts: Sequence[Verdict]) -> BatchResult:
+    """Evidence and quarantine entries for one batch of spool files, in `session`."""
+    done = _file_batch(session, verdicts)
+    already = quarantined_spool_names(session, [
+        v.incoming.spool_name for v in done.quarantine if v.incoming.spool_name])
+    result = BatchResult(filed=len(done.filed), duplicates=len(done.duplicates))
+    for verdict in done.quarantine:
+        reason = verdict.reason or "unrecognized"
+        result.quarantined[reason] = result.quarantined.get(reason, 0) + 1
+        if verdict.incoming.spool_name not in already:  # not there from an earlier run
+            session.add(_quarantine_entry(verdict))
+    return result
+
+
 def _commit_spool_batch(session_factory: sessionmaker[Session],
                         verdicts: Sequence[Verdict]) -> BatchResult:
-    """File one batch of spooled reports in one transaction (retried once after a race)."""
-    for attempt in (1, 2):
-        with session_factory() as session:
-            try:
-                done = _file_batch(session, verdicts)
-                already = quarantined_spool_names(session, [
-                    v.incoming.spool_name for v in done.quarantine if v.incoming.spool_name])
-                result = BatchResult(filed=len(done.filed), duplicates=len(done.duplicates))
-                for verdict in done.quarantine:
-                    result.quarantined[verdict.reason] = result.quarantined.get(
-                        verdict.reason, 0) + 1
-                    if verdict.incoming.spool_name in already:
-                        continue
-                    session.add(_quarantine_entry(verdict))
-                session.commit()
-            except IntegrityError:
-                # Another worker filed the same bytes a moment ago: look again, once.
-                session.rollback()
-                if attempt == 2:
-                    raise
-                continue
-            return result
-    raise AssertionError("unreachable")
+    """File one batch in one transaction; after a unique-key race with another worker
+    (the same bytes filed a moment ago) look again once, in a fresh transaction."""
+    try:
+        with session_factory() as session, session.begin():
+            return _file_spool_batch(session, verdicts)
+    except IntegrityError:
+        log.info("another worker filed some of these reports meanwhile; filing the rest")
+    with session_factory() as session, session.begin():
+        return _file_spool_batch(session, verdicts)
 
 
 def _quarantine_entry(verdict: Verdict) -> QuarantinedReport:

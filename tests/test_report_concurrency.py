@@ -9,13 +9,17 @@ import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, insert, select
 
 from ingest import spool
+from ingest.report_matching import examine, incoming_from_spool
+from ingest.report_processing import _commit_spool_batch
 from ingest.spool_claims import SpoolClaims, claim_batch
+from listtrack.database import make_engine, make_session_factory
 from listtrack.models import Delivery, Notification, Report
 from tests.conftest import BIN
 from tests.report_fixtures import make_tracked_message, postfix_dsn, spool_report
@@ -158,3 +162,34 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(session, si
     assert counts(session) == (3000, 3000)
     assert set(session.scalars(select(Delivery.status))) == {"delayed"}
     assert spool_files_left(site.spool_path) == []
+
+
+@pytest.mark.all_databases
+def test_a_unique_key_race_with_another_worker_is_settled_by_looking_again(session, site):
+    """Another worker commits the same report between our look-up and our insert."""
+    tracked = make_tracked_message(session, site, recipients(3))
+    for reader in recipients(3):
+        spool_report(site, postfix_dsn(tracked, reader, "failed"),
+                     recipients=[["env:ORIGINAL_RECIPIENT", tracked.return_path(reader)]])
+    paths = list(spool.pending(site.spool_path, spool.REPORTS))
+    verdicts = [examine(incoming_from_spool(p), site.bounce_email_prefix, site.secret_key)
+                for p in paths]
+    engine = make_engine(site.db_url)
+    factory = make_session_factory(engine)
+    raced = []
+
+    @event.listens_for(factory, "do_orm_execute")
+    def other_worker_first(state) -> None:  # noqa: ANN001
+        if state.is_insert and not raced:
+            raced.append(verdicts[0].incoming.sha256)
+            with engine.begin() as other:
+                other.execute(insert(Report), {
+                    "sha256": verdicts[0].incoming.sha256, "kind": "dsn",
+                    "raw": verdicts[0].incoming.raw, "received_at": datetime.now(UTC)})
+
+    try:
+        result = _commit_spool_batch(factory, verdicts)
+    finally:
+        engine.dispose()
+    assert raced and (result.filed, result.duplicates) == (2, 1)
+    assert counts(session) == (3, 2)
