@@ -345,6 +345,15 @@ def render_message(raw: bytes, *, part_url: Callable[[int], str], prefer_html: b
         )
 
 
+def _header_safe_charset(part: EmailMessage) -> str | None:
+    """The part's charset if it can go into a Content-Type header as it is."""
+    try:
+        charset = part.get_content_charset()
+    except Exception:  # noqa: BLE001 - a malformed parameter: no charset
+        return None
+    return charset if charset and re.fullmatch(r"[a-z0-9._:+-]{1,40}", charset) else None
+
+
 def message_part(raw: bytes, number: int) -> PartContent | None:
     """Part `number` (as numbered by `render_message`) as bytes, or None if there is none."""
     parts = _numbered_parts(parse_message(raw))
@@ -357,7 +366,7 @@ def message_part(raw: bytes, number: int) -> PartContent | None:
     return PartContent(
         filename=safe_filename(_filename(part), number, content_type),
         content_type=content_type,
-        charset=part.get_content_charset() if content_type.startswith("text/") else None,
+        charset=_header_safe_charset(part) if content_type.startswith("text/") else None,
         data=_payload_bytes(part),
         inline_image=content_type in INLINE_IMAGE_TYPES,
     )

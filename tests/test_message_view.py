@@ -160,8 +160,16 @@ def test_attachments_are_listed_with_safe_names_and_served_whole():
     pdf_part = message_part(raw, shown.attachments[0].number)
     assert pdf_part.data == pdf and pdf_part.content_type == "application/pdf"
     assert message_part(raw, shown.attachments[2].number).inline_image is False  # never inline
+    assert message_part(raw, shown.attachments[1].number).charset == "iso-8859-1"
     assert message_part(raw, 0) is None  # the multipart container itself
     assert message_part(raw, 99) is None
+
+
+def test_a_charset_that_cannot_go_into_a_header_is_dropped():
+    raw = mime('Content-Type: text/csv; charset="utf-8\\r\\nX-Evil: 1"\r\n'
+               "Content-Disposition: attachment; filename=a.csv\r\n\r\na,b")
+    part = message_part(raw, 1)
+    assert part.content_type == "text/csv" and part.charset is None and part.data == b"a,b"
 
 
 def test_cid_images_in_related_parts_are_rewritten_to_their_part():
