@@ -1,7 +1,7 @@
 """delivery status counts kept by triggers, for the tracking panel's summary
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 
 The panel shows counts per status for messages with 100,000 recipients; counting them on
 every view costs as much as the rest of the page many times over. These triggers keep
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0001"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """owner alerts and retention purge marks on messages
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 import listtrack.models
 
 revision = "0007"
-down_revision = "0001"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
