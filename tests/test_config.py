@@ -52,7 +52,7 @@ def test_comments_blank_lines_tabs_and_sources(write_config):
          ":1: bad value 'yes' for 'tracking_delivery_status_notification' (allowed: on, off)"),
         (["tracking_message_disposition_notification sometimes"],
          "(allowed: on, on_demand, off)"),
-        (["# c", "colour blue"], ":2: unknown key 'colour' (allowed keys: bounce_email_prefix"),
+        (["# c", "colour blue"], ":2: unknown key 'colour' (allowed keys: alert_quiet_period, "),
         (["domain a.org", "domain b.org"], ":2: duplicate key 'domain' (first set at "),
         (["smtp_port 70000"], "bad value '70000' for 'smtp_port' (allowed: a port number"),
         (["tracking_retention_period 0"], "(allowed: a number of days 1-3650)"),
