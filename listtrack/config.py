@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from listtrack import paths
+
+# No dataclasses, typing or secrets at import time: every MTA hand-off pays for imports.
 
 ON_OFF = ("on", "off")
 MDN_VALUES = ("on", "on_demand", "off")
@@ -29,15 +28,18 @@ class ConfigError(Exception):
     """A configuration problem, already phrased as the one line a person needs."""
 
 
-@dataclass(frozen=True)
 class Key:
     """One configuration key: how to read it, what is allowed, its built-in default."""
 
-    name: str
-    parse: Callable[[str], Any]
-    allowed: str
-    default: Any = None
-    description: str = ""
+    __slots__ = ("name", "parse", "allowed", "default", "description")
+
+    def __init__(self, name: str, parse: Callable[[str], object], allowed: str,
+                 default: object = None, description: str = "") -> None:
+        self.name = name
+        self.parse = parse
+        self.allowed = allowed
+        self.default = default
+        self.description = description
 
 
 def _choice(values: tuple[str, ...]) -> Callable[[str], str]:
@@ -142,29 +144,36 @@ TRACKING_DEFAULT_KEYS = {
 }
 
 
-@dataclass(frozen=True)
 class SiteConfig:
     """The effective site configuration, with where each value came from."""
 
-    values: Mapping[str, Any]
-    sources: Mapping[str, str] = field(default_factory=dict)
-    path: Path | None = None
-    instance: Path = field(default_factory=paths.instance_path)
+    __slots__ = ("values", "sources", "path", "instance")
 
-    def __getattr__(self, name: str) -> Any:
+    def __init__(self, values: Mapping[str, object], sources: Mapping[str, str] | None = None,
+                 path: Path | None = None, instance: Path | None = None) -> None:
+        self.values = values
+        self.sources = sources or {}
+        self.path = path
+        self.instance = instance or paths.instance_path()
+
+    def __getattr__(self, name: str) -> object:
         try:
             return self.values[name]
         except KeyError:
             raise AttributeError(name) from None
+
+    def with_values(self, **overrides: object) -> SiteConfig:
+        """The same site with some values replaced (e.g. the demo's loopback SMTP port)."""
+        return SiteConfig({**self.values, **overrides}, self.sources, self.path, self.instance)
 
     @property
     def spool_path(self) -> Path:
         return Path(self.values["spool_dir"])
 
 
-def parse_config_text(text: str, filename: str) -> tuple[dict[str, Any], dict[str, str]]:
+def parse_config_text(text: str, filename: str) -> tuple[dict[str, object], dict[str, str]]:
     """Read `key value` lines; raise ConfigError with `file:line: problem` on the first error."""
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     sources: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -203,7 +212,7 @@ def load_site_config(
     environ = os.environ if environ is None else environ
     instance = paths.instance_path()
     path = path or paths.config_path()
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     sources: dict[str, str] = {}
     if path.exists():
         try:
@@ -241,6 +250,8 @@ def read_or_create_secret(instance: Path, create: bool = True) -> str | None:
     except FileNotFoundError:
         if not create:
             return None
+    import secrets
+
     instance.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
     draft = instance / f".{SECRET_KEY_FILE}.{os.getpid()}"

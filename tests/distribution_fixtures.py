@@ -3,7 +3,6 @@ sends to a loopback test MTA, and one pass of the worker's posts and sending que
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 from email.parser import BytesHeaderParser
@@ -68,7 +67,7 @@ def site_for(site: SiteConfig, mta: LoopbackMTA | None = None, **values: object)
     if mta is not None:
         changed.update(smtp_host="127.0.0.1", smtp_port=mta.port)
     changed.update(values)
-    return dataclasses.replace(site, values=changed)
+    return site.with_values(**changed)
 
 
 def run_queues(site: SiteConfig, now: datetime | None = None) -> tuple[int, int]:

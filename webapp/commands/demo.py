@@ -8,7 +8,6 @@ MTA, which answers like the rest of the Internet (DSNs, MDNs, refusals, delays) 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import secrets
 import subprocess
@@ -123,8 +122,7 @@ def _run_pipeline(site: SiteConfig, list_address: str) -> None:
                                "{recipient}"], extra_env=env)
     with LoopbackMTA(behaviour=demo_rule(later=1.0), deliver_report=deliver,
                      handoff_concurrency=8) as mta:
-        demo_site = dataclasses.replace(
-            site, values={**site.values, "smtp_host": "127.0.0.1", "smtp_port": mta.port})
+        demo_site = site.with_values(smtp_host="127.0.0.1", smtp_port=mta.port)
         now = datetime.now(UTC)
         for number, (subject, receipt) in enumerate(TRACKED_POSTS):
             raw = _mail(DEMO_LISTMASTER, list_address, subject,
