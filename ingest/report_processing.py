@@ -255,8 +255,7 @@ def process_spool_files(site: SiteConfig, session_factory: sessionmaker[Session]
     incoming = [incoming_from_spool(path) for path in paths]
     verdicts = _examine_all(site, incoming)
     result = _commit_spool_batch(session_factory, verdicts)
-    for path in paths:
-        spool.done(path)
+    claims_for(site.spool_path, spool.REPORTS).remove(paths)
     return result
 
 

@@ -10,10 +10,13 @@ what it holds is committed, and processing it twice changes nothing (see report_
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
 import secrets
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ingest import spool
@@ -22,6 +25,8 @@ log = logging.getLogger("listtrack.spool")
 
 CLAIMED = "claimed"
 LOCK_FILE = ".lock"
+REMOVER_THREADS = 8
+_REMOVERS: ThreadPoolExecutor | None = None
 
 
 class SpoolClaims:
@@ -51,10 +56,17 @@ class SpoolClaims:
 
     def release(self, path: Path) -> None:
         """Give a claimed file back to `new/`, for a later pass."""
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.rename(path, self.new_dir / path.name)
-        except FileNotFoundError:
-            pass
+
+    def remove(self, paths: Sequence[Path]) -> None:
+        """Delete files whose contents are committed, several at a time: on file systems
+        that discard freed blocks (SSDs, VM disks) each unlink waits for the device, and
+        the kernel batches concurrent ones."""
+        global _REMOVERS
+        if _REMOVERS is None:
+            _REMOVERS = ThreadPoolExecutor(REMOVER_THREADS, thread_name_prefix="spool-rm")
+        list(_REMOVERS.map(_unlink, paths))
 
     def held(self) -> list[Path]:
         """Files still claimed by this process (left over by an interrupted pass)."""
@@ -68,6 +80,10 @@ class SpoolClaims:
                 continue
             recovered += _recover_folder(folder, self.new_dir)
         return recovered
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)
 
 
 def _recover_folder(folder: Path, new_dir: Path) -> int:
@@ -93,10 +109,8 @@ def _recover_folder(folder: Path, new_dir: Path) -> int:
             log.warning("returned %d file(s) claimed by a stopped worker (%s) to the spool",
                         moved, folder.name)
         (folder / LOCK_FILE).unlink(missing_ok=True)
-        try:
+        with contextlib.suppress(OSError):
             folder.rmdir()
-        except OSError:
-            pass
         return moved
     finally:
         os.close(lock)
