@@ -17,17 +17,12 @@ from urllib.parse import quote
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from listtrack.address_masking import mask_address, mask_addresses_in_text
 from listtrack.config import SiteConfig
 from listtrack.models import Delivery, ListOwner, MailingList, Message
 
 log = logging.getLogger("listtrack.alerts")
 LISTED_FAILURES = 50
-
-
-def mask_address(address: str) -> str:
-    """`jane@example.org` → `j***@example.org`, for lists that hide addresses."""
-    local, at, domain = address.partition("@")
-    return f"{local[:1]}***{at}{domain}" if at else "***"
 
 
 def messages_due_for_alert(session: Session, site: SiteConfig,
@@ -78,6 +73,8 @@ def build_alert(site: SiteConfig, mailing_list: MailingList, message: Message,
     ]
     for delivery in failures[:LISTED_FAILURES]:
         reason = " ".join((delivery.diagnostic or "").split())[:200]
+        if mailing_list.mask_addresses:
+            reason = mask_addresses_in_text(reason)
         lines.append(f"  {shown(delivery.recipient)}  {delivery.status_code or ''}  {reason}")
     if len(failures) > LISTED_FAILURES:
         lines.append(f"  ... and {len(failures) - LISTED_FAILURES} more")

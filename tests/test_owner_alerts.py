@@ -48,7 +48,8 @@ def smtp_inbox():  # noqa: ANN201
 def fail(session, delivery, minutes_ago, code="5.1.1"):  # noqa: ANN001, ANN201
     report, _ = store_report(session, f"{delivery.id} {minutes_ago}".encode(), "dsn")
     record_notification(session, delivery, report, kind="dsn", action="failed",
-                        status_code=code, diagnostic="smtp; 550 5.1.1 user unknown",
+                        status_code=code,
+                        diagnostic=f"smtp; 550 5.1.1 <{delivery.recipient}>: user unknown",
                         received_at=datetime.now(UTC) - timedelta(minutes=minutes_ago))
 
 
@@ -101,6 +102,7 @@ def test_one_summary_per_message_to_owners(session, write_config, smtp_inbox, da
     assert mail["Subject"] == "[news@lists.example.org] 2 of 4 copies failed: Hello 0"
     body = mail.get_payload(decode=True).decode()
     assert "r***@example.net  5.1.1" in body and "r0@example.net" not in body
+    assert "<r***@example.net>: user unknown" in body
     assert "http://127.0.0.1:5000/lists/news@lists.example.org/msg/a0@example.org/tracking" \
         in body
     session.expire_all()
