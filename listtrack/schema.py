@@ -21,7 +21,7 @@ def migration_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade_database(url: str, revision: str = "heads") -> None:
+def upgrade_database(url: str, revision: str = "head") -> None:
     """Bring the database at `url` up to `revision`."""
     command.upgrade(migration_config(url), revision)
 

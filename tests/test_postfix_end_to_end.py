@@ -80,23 +80,13 @@ def postfix() -> Iterator[PostfixInstance]:
         config.write_text(site_configuration(instance))
         os.chown(config, instance.user.uid, instance.user.gid)
         config.chmod(0o640)
-        instance.listtrack("db", "upgrade", *upgrade_target())
+        instance.listtrack("db", "upgrade")
         instance.listtrack("user", "add", OWNER, "--password-stdin",
                            stdin=f"{OWNER_PASSWORD}\n".encode())
         instance.listtrack("list", "create", LIST, "--owner", OWNER, "--dsn", "on", "--mdn", "on")
         instance.listtrack("subscriber", "add", LIST, ALICE, CAROL, UNKNOWN, SLOW)
         instance.listtrack("subscriber", "add", LIST, DIGEST, "--reception", "digest")
         yield instance
-
-
-def upgrade_target() -> tuple[str, ...]:
-    """`db upgrade` as the guide says; `heads` while migration branches await their merge."""
-    from alembic.script import ScriptDirectory
-
-    from listtrack.schema import migration_config
-
-    heads = ScriptDirectory.from_config(migration_config()).get_heads()
-    return () if len(heads) == 1 else ("heads",)
 
 
 def drain(instance: PostfixInstance) -> str:

@@ -16,6 +16,15 @@ from listtrack.schema import schema_is_current
 pytestmark = pytest.mark.all_databases
 
 
+def test_migrations_form_one_line(database_url):
+    """One head: `listtrack db upgrade` (Flask-Migrate's plain `head`) must always work."""
+    from alembic.script import ScriptDirectory
+
+    from listtrack.schema import migration_config
+
+    assert len(ScriptDirectory.from_config(migration_config()).get_heads()) == 1
+
+
 def test_migrations_match_the_models(database_url):
     engine = make_engine(database_url)
     with engine.connect() as connection:
