@@ -436,16 +436,10 @@ def test_owner_follows_a_tracked_message_in_the_browser(app, site, live_server, 
     finally:
         other.close()
 
-    # No script error on the way (the polled summary's known htmx:oobErrorNoTarget noise
-    # aside: see the xfail test below).
-    assert [e for e in console_errors if "htmx:oobErrorNoTarget" not in e] == []
+    # No script error on the way.
+    assert console_errors == []
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "templates/tracking/panel.html, block summary (the `{% if polled %}` part): the polled "
-    "summary only updates the counts of chips already on the page through hx-swap-oob, so a "
-    "status that first appears while the page is open gets no chip until a reload (and every "
-    "poll logs htmx:oobErrorNoTarget for each zero-count group)"))
 def test_a_status_that_appears_while_the_panel_is_open_gets_its_chip(app, site, live_server,
                                                                       browser_page, make_user):
     scenario = build_tracked_message(app, site, {"delivered": 2, "delayed": 2})

@@ -89,8 +89,10 @@ def test_polling_runs_only_while_copies_are_pending(app, client, owner_panel):
     assert fragment.lstrip().startswith('<section id="tracking-summary"')
     assert attribute(fragment, "tracking-summary", "hx-trigger") == "every 10s"
     assert "<html" not in fragment
-    # The chips' counts follow the polled summary (out-of-band swaps).
-    assert re.search(r'id="chip-count-waiting" class="count" hx-swap-oob="true">1<', fragment)
+    # The chips follow the polled summary: the whole bar is redrawn out of band.
+    assert '<nav id="tracking-chips" class="chips" aria-label="Filter by status" ' \
+        'hx-swap-oob="true">' in fragment
+    assert re.search(r'Waiting <span class="count">1<', fragment)
 
     with app.app_context():
         add_notification(db.session, tracked, "b@example.net", "delivered")
@@ -98,7 +100,10 @@ def test_polling_runs_only_while_copies_are_pending(app, client, owner_panel):
     fragment = client.get(tracked.url("/summary")).get_data(as_text=True)
     assert attribute(fragment, "tracking-summary", "hx-trigger") is None
     assert attribute(fragment, "tracking-summary", "hx-get") is None
-    assert re.search(r'id="chip-count-delivered" class="count" hx-swap-oob="true">2<', fragment)
+    assert re.search(r'Delivered <span class="count">2<', fragment)
+    assert "Waiting <span" not in fragment  # an emptied status loses its chip
+    filtered = client.get(tracked.url("/summary") + "?status=delivered").get_data(as_text=True)
+    assert 'class="chip seg-delivered active"' in filtered  # the current filter stays chosen
     page = client.get(tracked.url()).get_data(as_text=True)
     assert 'hx-trigger="every 10s"' not in page
 

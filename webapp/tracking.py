@@ -265,7 +265,7 @@ def panel(list_address: str, message_id: str):  # noqa: ANN201
 def summary(list_address: str, message_id: str):  # noqa: ANN201
     """The summary alone, for polling; it drops its own trigger once nothing is pending."""
     tracked = _tracked_message(list_address, message_id)
-    context = _context(tracked, list_address, message_id,
+    context = _context(tracked, list_address, message_id, query=_row_query(tracked),
                        summary=tracking_summary(db.session, tracked.message), polled=True)
     return render_block(PANEL_TEMPLATE, "summary", **context)
 
