@@ -275,6 +275,7 @@ def process_spooled_reports(site: SiteConfig, session_factory: sessionmaker[Sess
             log.error("reports left in the spool for the next pass: %s",
                       one_line(str(error), 300))
             break
+    claims.wait_removed()
     if total.total:
         log.info("reports: %d filed, %d duplicates, quarantined %s", total.filed,
                  total.duplicates, total.quarantined or "none")

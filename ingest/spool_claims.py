@@ -16,7 +16,7 @@ import logging
 import os
 import secrets
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ingest import spool
@@ -44,6 +44,7 @@ class SpoolClaims:
         fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.folder = self.claimed_dir / name
         os.rename(draft, self.folder)
+        self._removing: dict[str, Future] = {}
 
     def claim(self, path: Path) -> Path | None:
         """Take one file from `new/`; None when another worker was first."""
@@ -60,17 +61,32 @@ class SpoolClaims:
             os.rename(path, self.new_dir / path.name)
 
     def remove(self, paths: Sequence[Path]) -> None:
-        """Delete files whose contents are committed, several at a time: on file systems
-        that discard freed blocks (SSDs, VM disks) each unlink waits for the device, and
-        the kernel batches concurrent ones."""
+        """Delete files whose contents are committed, in the background and several at a
+        time: on file systems that discard freed blocks (SSDs, VM disks) each unlink waits
+        for the device, the kernel batches concurrent ones, and the next batch need not
+        wait. A file whose removal a crash interrupts is filed again later, as a duplicate
+        that changes nothing."""
         global _REMOVERS
         if _REMOVERS is None:
             _REMOVERS = ThreadPoolExecutor(REMOVER_THREADS, thread_name_prefix="spool-rm")
-        list(_REMOVERS.map(_unlink, paths))
+        for path in paths:
+            self._removing[path.name] = _REMOVERS.submit(path.unlink, missing_ok=True)
+
+    def wait_removed(self) -> None:
+        """Wait until every file handed to `remove` is gone."""
+        for name, future in self._removing.items():
+            try:
+                future.result()
+            except OSError as error:  # left in our folder: filed again later, as a duplicate
+                log.warning("could not remove spool file %s: %s", name, error)
+        self._removing.clear()
 
     def held(self) -> list[Path]:
         """Files still claimed by this process (left over by an interrupted pass)."""
-        return sorted(p for p in self.folder.iterdir() if p.name != LOCK_FILE)
+        self._removing = {name: future for name, future in self._removing.items()
+                          if not future.done()}
+        return sorted(p for p in self.folder.iterdir()
+                      if p.name != LOCK_FILE and p.name not in self._removing)
 
     def recover_abandoned(self) -> int:
         """Put back in `new/` the files claimed by workers that have died; how many."""
@@ -80,10 +96,6 @@ class SpoolClaims:
                 continue
             recovered += _recover_folder(folder, self.new_dir)
         return recovered
-
-
-def _unlink(path: Path) -> None:
-    path.unlink(missing_ok=True)
 
 
 def _recover_folder(folder: Path, new_dir: Path) -> int:
