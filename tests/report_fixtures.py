@@ -97,6 +97,7 @@ def postfix_dsn(tracked: TrackedMessage, recipient: str, action: str, *,
         "delayed": ("4.2.2", "smtp; 452 4.2.2 <{r}>: Mailbox full"),
         "delivered": ("2.0.0", "X-Postfix; delivered to mailbox"),
         "expanded": ("2.0.0", "X-Postfix; alias expanded"),
+        "relayed": ("2.0.0", "X-Postfix; relayed to non-DSN-aware mailer"),
     }
     code, diagnostic = texts[action]
     report = DeliveryReport(
@@ -108,7 +109,7 @@ def postfix_dsn(tracked: TrackedMessage, recipient: str, action: str, *,
         recipients=(RecipientReport(
             final_recipient=recipient,
             original_recipient=f"rfc822;{recipient}",
-            action=action if action != "expanded" else "delivered",
+            action="delivered" if action in ("expanded", "relayed") else action,
             status=status or code,
             reason=diagnostic.format(r=recipient).split("; ", 1)[1],
             diagnostic=diagnostic.format(r=recipient),
@@ -118,8 +119,8 @@ def postfix_dsn(tracked: TrackedMessage, recipient: str, action: str, *,
         ret="HDRS",
     )
     raw = write_dsn(report, POST, linesep)
-    if action == "expanded":  # Postfix words an alias expansion as its own action
-        raw = raw.replace(b"Action: delivered", b"Action: expanded")
+    if action in ("expanded", "relayed"):  # success notices with their own action word
+        raw = raw.replace(b"Action: delivered", f"Action: {action}".encode())
     return raw
 
 

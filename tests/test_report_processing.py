@@ -147,7 +147,8 @@ def test_feedback_loop_mail_to_a_fixed_address_files_on_the_quoted_return_path(s
 
 def test_sequences_follow_the_status_precedence(session, site, drain):
     carol, dave, erin = "carol@example.net", "dave@example.net", "erin@example.net"
-    tracked = make_tracked_message(session, site, [ALICE, BOB, carol, dave, erin])
+    frank, grace = "frank@example.net", "grace@example.net"
+    tracked = make_tracked_message(session, site, [ALICE, BOB, carol, dave, erin, frank, grace])
     t0 = time.time()
     sequences = {
         ALICE: [postfix_dsn(tracked, ALICE, "delayed"), postfix_dsn(tracked, ALICE, "delivered")],
@@ -159,13 +160,17 @@ def test_sequences_follow_the_status_precedence(session, site, drain):
         # Postfix for an alias whose pipe fails: expanded, then failed
         dave: [postfix_dsn(tracked, dave, "expanded"), postfix_dsn(tracked, dave, "failed")],
         erin: [postfix_dsn(tracked, erin, "delivered"), outlook_mdn(tracked, erin, "deleted")],
+        # handed to a system without DSN, then that system's own success notice
+        frank: [postfix_dsn(tracked, frank, "relayed"), postfix_dsn(tracked, frank, "delivered")],
+        # within a rank the latest report wins: a copy forwarded on, then bounced there
+        grace: [postfix_dsn(tracked, grace, "delivered"), postfix_dsn(tracked, grace, "failed")],
     }
     for recipient, reports in sequences.items():
         for step, raw in enumerate(reports):
             hand_over(site, tracked, raw, recipient, received=t0 + step)
-    assert drain() == 10
+    assert drain() == 14
     expected = {ALICE: "delivered", BOB: "delivered", carol: "displayed", dave: "failed",
-                erin: "deleted"}
+                erin: "deleted", frank: "delivered", grace: "failed"}
     for recipient, status in expected.items():
         assert delivery_of(session, tracked, recipient).status == status, recipient
     history = session.scalars(
