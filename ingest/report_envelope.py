@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from ingest.header_block import fields, split_header_block
+
 # Header lines that the receiving MTA prepends at final delivery (never written by a reporter).
 PREFIX_HEADERS = frozenset(
     (b"return-path", b"x-original-to", b"delivered-to", b"envelope-to", b"delivery-date")
@@ -44,30 +46,11 @@ def split_mta_prefix(data: bytes) -> tuple[bytes, bytes]:
     return data[:position], data[position:]
 
 
-def header_section(message: bytes) -> bytes:
-    """The header lines of a message (up to the first empty line)."""
-    for separator in (b"\n\n", b"\r\n\r\n"):
-        end = message.find(separator)
-        if end != -1:
-            return message[: end + 1]
-    return message
-
-
 def header_values(section: bytes, name: str) -> list[str]:
     """Every value of one header field in a header section, unfolded, as text."""
     wanted = name.lower().encode("ascii")
-    found: list[list[bytes]] = []
-    inside = False
-    for line in section.splitlines():
-        if line[:1] in (b" ", b"\t"):
-            if inside:
-                found[-1].append(line.strip())
-            continue
-        match = _HEADER_NAME.match(line)
-        inside = bool(match) and match.group(1).lower() == wanted
-        if inside:
-            found.append([line[match.end():].strip()])
-    return [b" ".join(parts).decode("utf-8", "replace") for parts in found]
+    return [" ".join(field.split(b":", 1)[1].decode("utf-8", "replace").split())
+            for field_name, field in fields(section) if field_name == wanted]
 
 
 def addresses_in(value: str) -> list[str]:
@@ -77,7 +60,8 @@ def addresses_in(value: str) -> list[str]:
 
 def header_recipients(mta_prefix: bytes, raw: bytes) -> Iterator[tuple[str, str]]:
     """(source, address) from our MTA's lines, then the report's own headers, lazily."""
-    sections = (("mta", mta_prefix), ("report", header_section(raw)))
+    report_header = split_header_block(raw)[0]
+    sections = (("mta", mta_prefix), ("report", report_header))
     for origin, section in sections:
         if not section:
             continue
@@ -85,6 +69,6 @@ def header_recipients(mta_prefix: bytes, raw: bytes) -> Iterator[tuple[str, str]
             for value in header_values(section, name):
                 for address in addresses_in(value):
                     yield f"{origin}:{name}", address
-    for value in header_values(header_section(raw), "to"):
+    for value in header_values(report_header, "to"):
         for address in addresses_in(value):
             yield "report:to", address
