@@ -82,3 +82,20 @@ def test_csv_is_masked(client, masked_panel):
     assert [row[0] for row in rows[1:]] == ["a***@example.net", "j***@example.org"]
     assert "john.smith" not in text and "anna@" not in text
     assert rows[2][5] == "smtp; 550 5.1.1 <j***@example.org>: no such user"
+
+
+def test_on_a_masked_list_only_managers_get_the_exact_evidence(app, client, make_user,
+                                                                 sign_in):
+    with app.app_context():
+        tracked = make_tracked_message(
+            db.session, {"john.smith@example.org": "failed"}, mask_addresses=True,
+            tracking_visibility="private", subscribers=("reader@example.org",))
+        db.session.commit()
+    notification_id = tracked.notifications["john.smith@example.org"][0]
+    make_user("reader@example.org")
+    sign_in("reader@example.org")
+    page = client.get(tracked.url(f"/notifications/{notification_id}")).get_data(as_text=True)
+    assert "the exact report is available to the list owners" in page
+    assert "/download" not in page
+    assert client.get(tracked.url(f"/notifications/{notification_id}/download")) \
+        .status_code == 404

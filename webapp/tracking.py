@@ -29,7 +29,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
-from listtrack.access import can_view_tracking, list_roles
+from listtrack.access import can_manage, can_view_tracking, list_roles
 from listtrack.address_masking import mask_address, mask_addresses_in_text
 from listtrack.lists import find_list
 from listtrack.models import MailingList, Message
@@ -73,6 +73,9 @@ class TrackedMessage:
     mailing_list: MailingList
     message: Message
     masked: bool
+    # On a masked list only owners and listmasters get the exact evidence (it names the
+    # recipient in full); subscribers and the sender see the masked page only.
+    exact_evidence: bool = True
 
     def address(self, text: str | None) -> str:
         """An address as this list lets it be shown."""
@@ -98,7 +101,9 @@ def _tracked_message(list_address: str, message_id: str) -> TrackedMessage:
     if not can_view_tracking(roles, current_user, mailing_list, message,
                              current_app.config["SITE"]):
         abort(404)
-    return TrackedMessage(mailing_list, message, bool(mailing_list.mask_addresses))
+    masked = bool(mailing_list.mask_addresses)
+    return TrackedMessage(mailing_list, message, masked,
+                          exact_evidence=not masked or can_manage(roles))
 
 
 @dataclass(frozen=True)
@@ -362,12 +367,13 @@ def download(list_address: str, message_id: str, notification_id: int):  # noqa:
     """The report's exact bytes as received, with their SHA-256, to prove delivery later."""
     tracked = _tracked_message(list_address, message_id)
     report = report_for_download(db.session, tracked.message.id, notification_id)
-    if report is None:
+    if report is None or not tracked.exact_evidence:
         abort(404)
     raw = report.raw
     digest = hashlib.sha256(raw)
     return Response(raw, mimetype="message/rfc822", headers={
         "Content-Disposition": f'attachment; filename="notification-{notification_id}.eml"',
+        "X-Content-Type-Options": "nosniff",
         "X-Content-SHA256": digest.hexdigest(),
         "Digest": "sha-256=" + base64.b64encode(digest.digest()).decode(),
     })
