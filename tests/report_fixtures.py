@@ -15,12 +15,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ingest import spool
+from ingest.report_processing import process_spooled_reports
 from ingest.testmta.dsn_writer import DeliveryReport, RecipientReport, write_dsn
 from ingest.testmta.handoff import local_delivery_headers
 from ingest.testmta.mdn_writer import DispositionReport, write_mdn
 from ingest.verp import make_token, verp_address
 from listtrack.archive import archive_message
 from listtrack.config import SiteConfig
+from listtrack.database import make_engine, make_session_factory
 from listtrack.lists import create_list, find_list
 from listtrack.models import Delivery
 
@@ -74,6 +76,15 @@ def make_tracked_message(session: Session, site: SiteConfig, recipients: list[st
         select(Delivery.recipient, Delivery.id).where(Delivery.message_id == message.id)).all())
     session.commit()
     return TrackedMessage(site, message.id, ids)
+
+
+def file_spooled_reports(site: SiteConfig) -> int:
+    """One pass of the worker's report drainer, as `listtrack worker` runs it."""
+    engine = make_engine(site.db_url)
+    try:
+        return process_spooled_reports(site, make_session_factory(engine))
+    finally:
+        engine.dispose()
 
 
 def spool_report(site: SiteConfig, raw: bytes, *, recipients: list[list[str]] | None = None,

@@ -12,8 +12,6 @@ import pytest
 from sqlalchemy import func, select
 
 from ingest import spool
-from ingest.report_processing import process_spooled_reports
-from listtrack.database import make_engine, make_session_factory
 from listtrack.evidence import sha256_hex
 from listtrack.models import Delivery, Notification, QuarantinedReport, Report
 from tests.report_fixtures import (
@@ -21,6 +19,7 @@ from tests.report_fixtures import (
     exim_dsn,
     exim_plain_bounce,
     feedback_report,
+    file_spooled_reports,
     make_tracked_message,
     outlook_mdn,
     postfix_dsn,
@@ -33,15 +32,6 @@ from tests.report_fixtures import (
 pytestmark = pytest.mark.all_databases
 
 ALICE, BOB = "alice@example.net", "bob@example.org"
-
-
-@pytest.fixture
-def drain(site):  # noqa: ANN001, ANN201
-    """Run the worker's report drainer once, as `listtrack worker` does."""
-    engine = make_engine(site.db_url)
-    factory = make_session_factory(engine)
-    yield lambda: process_spooled_reports(site, factory)
-    engine.dispose()
 
 
 def delivery_of(session, tracked, recipient: str) -> Delivery:  # noqa: ANN001
@@ -62,11 +52,11 @@ def hand_over(site, tracked, raw: bytes, recipient: str = ALICE, **how) -> str: 
     return spool_report(site, raw, **how)
 
 
-def test_postfix_failure_is_filed_byte_for_byte_with_our_mta_lines_apart(session, site, drain):
+def test_postfix_failure_is_filed_byte_for_byte_with_our_mta_lines_apart(session, site):
     tracked = make_tracked_message(session, site, [ALICE])
     raw = postfix_dsn(tracked, ALICE, "failed")
     hand_over(site, tracked, raw)
-    assert drain() == 1
+    assert file_spooled_reports(site) == 1
     delivery = delivery_of(session, tracked, ALICE)
     assert (delivery.status, delivery.status_code) == ("failed", "5.1.1")
     assert "User unknown" in delivery.diagnostic
@@ -107,11 +97,11 @@ KINDS: list[tuple[str, Callable, str, str | None, str]] = [
 
 @pytest.mark.parametrize(("name", "build", "status", "code", "kind"), KINDS,
                          ids=[k[0] for k in KINDS])
-def test_each_report_kind_moves_the_delivery(session, site, drain, name, build, status, code,
+def test_each_report_kind_moves_the_delivery(session, site, name, build, status, code,
                                              kind):
     tracked = make_tracked_message(session, site, [ALICE, BOB])
     hand_over(site, tracked, build(tracked, ALICE))
-    assert drain() == 1
+    assert file_spooled_reports(site) == 1
     delivery = delivery_of(session, tracked, ALICE)
     assert (delivery.status, delivery.status_code) == (status, code)
     assert delivery_of(session, tracked, BOB).status == "waiting"  # nobody else touched
@@ -122,30 +112,29 @@ def test_each_report_kind_moves_the_delivery(session, site, drain, name, build, 
             notification.disposition_mode.endswith("MDN-sent-automatically")
 
 
-def test_feedback_report_marks_a_complaint_not_a_failure(session, site, drain):
+def test_feedback_report_marks_a_complaint_not_a_failure(session, site):
     tracked = make_tracked_message(session, site, [ALICE])
     hand_over(site, tracked, postfix_dsn(tracked, ALICE, "delivered"))
     hand_over(site, tracked, feedback_report(tracked, ALICE))
-    assert drain() == 2
+    assert file_spooled_reports(site) == 2
     delivery = delivery_of(session, tracked, ALICE)
     assert (delivery.status, delivery.complaint) == ("delivered", "abuse")
     arf = session.scalars(select(Notification).where(Notification.kind == "arf")).one()
     assert arf.feedback_type == "abuse" and arf.action == ""
 
 
-def test_feedback_loop_mail_to_a_fixed_address_files_on_the_quoted_return_path(session, site,
-                                                                                drain):
+def test_feedback_loop_mail_to_a_fixed_address_files_on_the_quoted_return_path(session, site):
     tracked = make_tracked_message(session, site, [ALICE])
     return_path = tracked.return_path(ALICE)
     raw = feedback_report(tracked, ALICE).replace(
         f"To: <{return_path}>".encode(), b"To: <fbl@lists.example.org>")
     assert raw.count(return_path.encode()) == 1  # only in Original-Mail-From
     spool_report(site, raw, recipients=[["env:RECIPIENT", "fbl@lists.example.org"]])
-    assert drain() == 1
+    assert file_spooled_reports(site) == 1
     assert delivery_of(session, tracked, ALICE).complaint == "abuse"
 
 
-def test_sequences_follow_the_status_precedence(session, site, drain):
+def test_sequences_follow_the_status_precedence(session, site):
     carol, dave, erin = "carol@example.net", "dave@example.net", "erin@example.net"
     frank, grace = "frank@example.net", "grace@example.net"
     tracked = make_tracked_message(session, site, [ALICE, BOB, carol, dave, erin, frank, grace])
@@ -168,7 +157,7 @@ def test_sequences_follow_the_status_precedence(session, site, drain):
     for recipient, reports in sequences.items():
         for step, raw in enumerate(reports):
             hand_over(site, tracked, raw, recipient, received=t0 + step)
-    assert drain() == 14
+    assert file_spooled_reports(site) == 14
     expected = {ALICE: "delivered", BOB: "delivered", carol: "displayed", dave: "failed",
                 erin: "deleted", frank: "delivered", grace: "failed"}
     for recipient, status in expected.items():
@@ -179,19 +168,19 @@ def test_sequences_follow_the_status_precedence(session, site, drain):
     assert history == ["delivered", "delayed"]  # the whole history is kept
 
 
-def test_a_duplicate_report_changes_nothing(session, site, drain):
+def test_a_duplicate_report_changes_nothing(session, site):
     tracked = make_tracked_message(session, site, [ALICE])
     raw = postfix_dsn(tracked, ALICE, "failed")
     hand_over(site, tracked, raw)
     hand_over(site, tracked, raw)  # the MTA delivered it twice
-    assert drain() == 2
+    assert file_spooled_reports(site) == 2
     hand_over(site, tracked, raw)  # and once more, in a later pass
-    assert drain() == 1
+    assert file_spooled_reports(site) == 1
     assert count(session, Report) == 1 and count(session, Notification) == 1
     assert count(session, QuarantinedReport) == 0
 
 
-def test_a_file_filed_but_not_yet_removed_is_not_counted_twice(session, site, drain, tmp_path):
+def test_a_file_filed_but_not_yet_removed_is_not_counted_twice(session, site, tmp_path):
     """A worker killed between its commit and removing the spool files."""
     tracked = make_tracked_message(session, site, [ALICE])
     name = hand_over(site, tracked, postfix_dsn(tracked, ALICE, "delivered"))
@@ -199,36 +188,35 @@ def test_a_file_filed_but_not_yet_removed_is_not_counted_twice(session, site, dr
     new_dir = site.spool_path / spool.REPORTS / "new"
     for kept in (name, junk):
         shutil.copy(new_dir / kept, tmp_path / kept)
-    assert drain() == 2
+    assert file_spooled_reports(site) == 2
     for kept in (name, junk):  # as if the unlink never happened
         shutil.copy(tmp_path / kept, new_dir / kept)
-    assert drain() == 2
+    assert file_spooled_reports(site) == 2
     assert count(session, Report) == 1 and count(session, Notification) == 1
     assert count(session, QuarantinedReport) == 1
 
 
-def test_untracked_message_keeps_the_evidence_without_inventing_tracking(session, site, drain):
+def test_untracked_message_keeps_the_evidence_without_inventing_tracking(session, site):
     tracked = make_tracked_message(session, site, [ALICE], tracked=False)
     hand_over(site, tracked, postfix_dsn(tracked, ALICE, "failed"))
-    assert drain() == 1
+    assert file_spooled_reports(site) == 1
     assert delivery_of(session, tracked, ALICE).status == "waiting"
     assert count(session, Report) == 1 and count(session, Notification) == 1
 
 
-def test_a_digest_subscriber_keeps_showing_the_reception_option(session, site, drain):
+def test_a_digest_subscriber_keeps_showing_the_reception_option(session, site):
     tracked = make_tracked_message(session, site, [ALICE], receptions={ALICE: "digest"})
     hand_over(site, tracked, postfix_dsn(tracked, ALICE, "delivered"))
-    assert drain() == 1
+    assert file_spooled_reports(site) == 1
     assert delivery_of(session, tracked, ALICE).status == "digest"
 
 
-def test_forwarded_copy_reported_under_another_name_still_files_on_the_token(session, site,
-                                                                              drain):
+def test_forwarded_copy_reported_under_another_name_still_files_on_the_token(session, site):
     tracked = make_tracked_message(session, site, [ALICE])
     raw = postfix_dsn(tracked, ALICE, "failed").replace(
         ALICE.encode(), b"alice.forwarded@elsewhere.example")
     hand_over(site, tracked, raw)
-    assert drain() == 1
+    assert file_spooled_reports(site) == 1
     assert delivery_of(session, tracked, ALICE).status == "failed"
     notification = session.scalars(select(Notification)).one()
     assert notification.final_recipient == "alice.forwarded@elsewhere.example"
@@ -247,7 +235,7 @@ SOURCES = {
 
 
 @pytest.mark.parametrize("source", list(SOURCES))
-def test_the_token_is_found_from_each_source(session, site, drain, source):
+def test_the_token_is_found_from_each_source(session, site, source):
     tracked = make_tracked_message(session, site, [ALICE])
     return_path = tracked.return_path(ALICE)
     how = SOURCES[source]
@@ -264,7 +252,7 @@ def test_the_token_is_found_from_each_source(session, site, drain, source):
     else:
         spool_report(site, (exim_prefix if prefix == "exim" else b"") + raw,
                      recipients=recipients)
-    assert drain() == 1
+    assert file_spooled_reports(site) == 1
     assert delivery_of(session, tracked, ALICE).status == "failed"
     report = session.scalars(select(Report)).one()
     assert report.raw == raw  # whatever our MTA added, the evidence is the report itself

@@ -12,14 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from ingest import spool
-from ingest.report_processing import process_spooled_reports
 from ingest.verp import make_token
 from listtrack.config import load_site_config
-from listtrack.database import make_engine, make_session_factory
 from listtrack.models import Delivery, Notification, QuarantinedReport, Report
 from tests.conftest import BIN
 from tests.report_fixtures import (
     TrackedMessage,
+    file_spooled_reports,
     make_tracked_message,
     postfix_dsn,
     spool_report,
@@ -28,14 +27,6 @@ from tests.report_fixtures import (
 pytestmark = pytest.mark.all_databases
 
 ALICE = "alice@example.net"
-
-
-@pytest.fixture
-def drain(site):  # noqa: ANN001, ANN201
-    engine = make_engine(site.db_url)
-    factory = make_session_factory(engine)
-    yield lambda: process_spooled_reports(site, factory)
-    engine.dispose()
 
 
 def quarantined(session) -> list[QuarantinedReport]:  # noqa: ANN001
@@ -57,7 +48,7 @@ def human_reply(to: str) -> bytes:
             "Message-ID: <reply-1@example.org>\n\nThanks for the notes!\n").encode()
 
 
-def test_each_reason_is_quarantined_with_the_bytes_kept(session, site, drain):
+def test_each_reason_is_quarantined_with_the_bytes_kept(session, site):
     tracked = make_tracked_message(session, site, [ALICE])
     good = tracked.return_path(ALICE)
     unknown = verp(site, make_token(10**9, site.secret_key))
@@ -83,7 +74,7 @@ def test_each_reason_is_quarantined_with_the_bytes_kept(session, site, drain):
     truncated = spool.store(site.spool_path, spool.REPORTS, {
         "received": time.time(), "recipients": [["env:RECIPIENT", good]], "truncated": True,
     }, postfix_dsn(tracked, ALICE, "failed")[:1024]).name
-    assert drain() == len(cases) + 1
+    assert file_spooled_reports(site) == len(cases) + 1
     entries = {entry.spool_name: entry for entry in quarantined(session)}
     for case, name in names.items():
         expected = "empty" if case.startswith("empty") else case
@@ -100,7 +91,7 @@ def test_each_reason_is_quarantined_with_the_bytes_kept(session, site, drain):
     assert session.scalar(select(func.count()).select_from(Report)) == 0
 
 
-def test_forged_tokens_change_no_delivery(session, site, drain):
+def test_forged_tokens_change_no_delivery(session, site):
     tracked = make_tracked_message(session, site, [ALICE, "bob@example.org"])
     alice_id, bob_id = tracked.deliveries[ALICE], tracked.deliveries["bob@example.org"]
     real = make_token(alice_id, site.secret_key)
@@ -118,7 +109,7 @@ def test_forged_tokens_change_no_delivery(session, site, drain):
         # the same forgery carried only in the ENVID
         spool_report(site, postfix_dsn(tracked, ALICE, "failed").replace(
             real.encode(), forged.encode()))
-    assert drain() == 2 * len(forgeries)
+    assert file_spooled_reports(site) == 2 * len(forgeries)
     entries = quarantined(session)
     assert [entry.reason for entry in entries] == ["bad_token"] * (2 * len(forgeries))
     assert all("signature" in entry.detail for entry in entries)
@@ -128,12 +119,12 @@ def test_forged_tokens_change_no_delivery(session, site, drain):
     assert session.scalar(select(func.count()).select_from(Report)) == 0
 
 
-def test_quarantine_is_idempotent_per_spool_file(session, site, drain, tmp_path):
+def test_quarantine_is_idempotent_per_spool_file(session, site, tmp_path):
     name = spool_report(site, human_reply("nobody@example.org"))
     kept = (site.spool_path / spool.REPORTS / "new" / name).read_bytes()
-    assert drain() == 1
+    assert file_spooled_reports(site) == 1
     (site.spool_path / spool.REPORTS / "new" / name).write_bytes(kept)  # crash before unlink
-    assert drain() == 1
+    assert file_spooled_reports(site) == 1
     assert len(quarantined(session)) == 1
 
 
@@ -142,7 +133,7 @@ def run(cli_env, *args: str, stdin: bytes | None = None) -> subprocess.Completed
                           capture_output=True, timeout=120)
 
 
-def test_listmaster_lists_shows_and_retries_the_quarantine(session, site, drain, cli_env):
+def test_listmaster_lists_shows_and_retries_the_quarantine(session, site, cli_env):
     tracked = make_tracked_message(session, site, ["someone@example.org"])
     missing_id = tracked.deliveries["someone@example.org"] + 1000
     token = make_token(missing_id, site.secret_key)
@@ -151,7 +142,7 @@ def test_listmaster_lists_shows_and_retries_the_quarantine(session, site, drain,
     spool_report(site, raw, recipients=[["env:ORIGINAL_RECIPIENT", verp(site, token)]],
                  postfix_recipient=verp(site, token))
     spool_report(site, human_reply("nobody@example.org"))
-    assert drain() == 2
+    assert file_spooled_reports(site) == 2
     by_reason = {entry.reason: entry for entry in quarantined(session)}
     unknown, stray = by_reason["unknown_delivery"], by_reason["no_token"]
 
