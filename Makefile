@@ -21,7 +21,7 @@ $(VENV)/.installed-test: pyproject.toml
 
 run: $(VENV)/.installed-run
 	$(BIN)/listtrack db upgrade
-	$(BIN)/listtrack demo
+	$(BIN)/listtrack demo --url http://$(HOST):$(PORT)
 	$(BIN)/listtrack run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test

@@ -15,7 +15,7 @@ import sys
 import time
 
 EX_OK = 0
-EX_USAGE = 64
+EX_USAGE = 64  # not used for MTA calls: a broken alias must keep the mail queued (75)
 EX_NOUSER = 67
 EX_TEMPFAIL = 75
 EX_NOPERM = 77
@@ -42,8 +42,9 @@ def read_stdin(limit: int) -> tuple[bytes, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
+    os.umask(0o027)  # spooled mail is for the worker's group, not for every local user
     if not arguments or arguments[0] not in ("post", "report"):
-        return fail(EX_USAGE, USAGE)
+        return fail(EX_TEMPFAIL, USAGE)
     try:
         from listtrack.config import ConfigError, load_site_config
 

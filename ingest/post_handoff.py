@@ -14,7 +14,6 @@ from ingest.handoff import (
     EX_NOUSER,
     EX_OK,
     EX_TEMPFAIL,
-    EX_USAGE,
     envelope_basics,
     fail,
     read_stdin,
@@ -46,7 +45,7 @@ def is_own_copy(raw: bytes, name: str, domain: str) -> bool:
 def hand_off_post(site: SiteConfig, args: list[str]) -> int:
     """Store one post for the worker; the exit code tells the MTA what happened."""
     if len(args) != 1 or "@" not in args[0]:
-        return fail(EX_USAGE, USAGE)
+        return fail(EX_TEMPFAIL, USAGE)  # a broken alias: keep the mail queued, not bounced
     address = args[0].strip().lower()
     name, _, domain = address.rpartition("@")
     raw, too_big = read_stdin(site.max_post_size)

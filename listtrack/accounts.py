@@ -58,5 +58,16 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user whose address and password match, else None."""
     user = find_user(session, email)
     if user is None or not user.password_hash:
+        check_password_hash(_unknown_user_hash(), password)  # same time as a real check
         return None
     return user if check_password_hash(user.password_hash, password) else None
+
+
+_DUMMY_HASH: list[str] = []
+
+
+def _unknown_user_hash() -> str:
+    """A hash to check unknown addresses against, so timing does not tell who has an account."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(hash_password("no such user"))
+    return _DUMMY_HASH[0]

@@ -271,4 +271,5 @@ def read_or_create_secret(instance: Path, create: bool = True) -> str | None:
 
 def safe_url(url: str) -> str:
     """A database URL with its password hidden, for messages."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+    hidden = re.sub(r"(://[^:/@]*):.*@", r"\1:***@", url, count=1)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", hidden, flags=re.IGNORECASE)

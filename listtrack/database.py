@@ -56,7 +56,15 @@ def check_database(url: str) -> None:
     from listtrack.config import safe_url
     from listtrack.schema import schema_is_current
 
-    engine = make_engine(url)
+    try:
+        engine = make_engine(url)
+    except ImportError as error:
+        extra = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}.get(
+            url.split(":", 1)[0].split("+", 1)[0])
+        hint = f": pip install -e '.[{extra}]'" if extra else ""
+        raise DatabaseUnavailable(
+            f"the database driver for {safe_url(url)} is not installed ({error.name}){hint}"
+        ) from None
     try:
         current = schema_is_current(engine)
     except SQLAlchemyError as error:

@@ -80,9 +80,11 @@ def _message_bytes(lines: list[bytes]) -> bytes:
 def sympa_archive_files(folder: Path) -> list[Path]:
     """Message files of a Sympa archive folder (`<yyyy-mm>/arctxt/<n>`, or one arctxt
     folder), in archive order: month, then message number."""
-    found = [path for path in folder.rglob("*") if path.is_file() and path.name.isdigit()
-             and path.parent.name == "arctxt"]
-    if not found:
+    # Only Sympa's own layouts, never a walk of the whole tree: pointed at Sympa's `arc/`
+    # root (one folder per list) it must find nothing rather than merge every list.
+    found = [path for pattern in ("[0-9][0-9][0-9][0-9]-[0-9][0-9]/arctxt/*", "arctxt/*")
+             for path in folder.glob(pattern) if path.is_file() and path.name.isdigit()]
+    if not found and folder.name == "arctxt":
         found = [path for path in folder.iterdir() if path.is_file() and path.name.isdigit()]
     return sorted(found, key=lambda path: (str(path.parent), int(path.name)))
 

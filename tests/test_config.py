@@ -112,6 +112,9 @@ def test_secret_from_the_file_is_used(write_config, instance):
 def test_safe_url_hides_the_password():
     assert safe_url("postgresql+psycopg://bob:s3cret@db/x") == "postgresql+psycopg://bob:***@db/x"
     assert safe_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+    assert safe_url("postgresql+psycopg://lt:pa/ss@db/x") == "postgresql+psycopg://lt:***@db/x"
+    assert safe_url("mysql+pymysql://u@h/d?password=s3&charset=utf8mb4") == \
+        "mysql+pymysql://u@h/d?password=***&charset=utf8mb4"
 
 
 def test_cli_reports_a_bad_file_in_one_line(write_config, cli_env):

@@ -195,3 +195,17 @@ def test_import_mbox_refuses_unknown_lists_and_missing_files(session, runner, tm
     nothing_there = runner.invoke(cli, args=["import-mbox", LIST, str(blank)])
     assert "no message found in" in nothing_there.output
     assert session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_a_folder_of_several_lists_archives_is_not_walked(tmp_path):
+    """Sympa's `arc/` root holds every list: importing it into one list must find nothing."""
+    from listtrack.mbox import sympa_archive_files
+
+    for list_folder in ("a@lists.example.org", "b@lists.example.org"):
+        month = tmp_path / list_folder / "2026-11" / "arctxt"
+        month.mkdir(parents=True)
+        (month / "1").write_bytes(b"Subject: x\r\n\r\nbody\r\n")
+    assert sympa_archive_files(tmp_path) == []
+    assert [p.name for p in sympa_archive_files(tmp_path / "a@lists.example.org")] == ["1"]
+    assert [p.name for p in sympa_archive_files(
+        tmp_path / "a@lists.example.org" / "2026-11" / "arctxt")] == ["1"]

@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(site.db_url),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=str(site.web_url).startswith("https://"),
         SITE=site,
     )
     if test_config:
@@ -58,9 +59,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(admin.bp)
 
+    app.after_request(_no_framing)
     app.jinja_env.globals["htmx_file"] = HTMX_FILE
     app.jinja_env.globals["htmx_integrity"] = _integrity(paths.PROJECT_ROOT / "static" / HTMX_FILE)
     return app
+
+
+def _no_framing(response):  # noqa: ANN001, ANN202
+    """No page of ours may be framed (clickjacking of the admin forms)."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    policy = response.headers.get("Content-Security-Policy")
+    if policy is None:
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    elif "frame-ancestors" not in policy:
+        response.headers["Content-Security-Policy"] = policy + "; frame-ancestors 'none'"
+    return response
 
 
 def _integrity(path) -> str:  # noqa: ANN001

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -35,6 +36,7 @@ cli.add_command(tracking_commands.tracking)
 def main() -> None:
     """Entry point: configuration and database problems end in one line, not a traceback."""
     arguments = sys.argv[1:]
+    os.umask(0o027)  # the database, spool and evidence are not for other local users
     try:
         site = load_site_config()
         first = next((a for a in arguments if not a.startswith("-")), None)

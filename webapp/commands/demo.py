@@ -138,8 +138,12 @@ def _run_pipeline(site: SiteConfig, list_address: str) -> None:
                    f"{mta.port} answers with DSNs and MDNs ...")
         deadline = time.monotonic() + 300
         quiet_passes = 0
+        filed = 0
         while time.monotonic() < deadline and quiet_passes < 2:
             totals = run_worker(demo_site, once=True)
+            filed += totals.get("reports", 0)
+            click.echo(f"  copies sent: {len(mta.transactions)}, reports written by the MTA: "
+                       f"{len(mta.report_log)}, filed: {filed}")
             idle = mta.wait_idle(5)
             quiet_passes = quiet_passes + 1 if idle and not any(totals.values()) else 0
         if mta.report_failures:
@@ -150,8 +154,10 @@ def _run_pipeline(site: SiteConfig, list_address: str) -> None:
 
 
 @click.command("demo")
+@click.option("--url", default="http://127.0.0.1:5000", show_default=True,
+              help="Where the web app will be reached, for the sign-in line.")
 @with_appcontext
-def demo() -> None:
+def demo(url: str) -> None:
     """Fill an empty site with a demo list, archive and tracking; print how to sign in."""
     site: SiteConfig = current_app.config["SITE"]
     password_file = _ensure_listmaster(site)
@@ -171,7 +177,7 @@ def demo() -> None:
         _run_pipeline(site, list_address)
     if password_file.exists():
         password = password_file.read_text(encoding="utf-8").strip()
-        click.echo(f"Sign in at http://127.0.0.1:5000/login as {DEMO_LISTMASTER} "
+        click.echo(f"Sign in at {url.rstrip('/')}/login as {DEMO_LISTMASTER} "
                    f"with the password {password}")
     else:
-        click.echo(f"Sign in at http://127.0.0.1:5000/login as {DEMO_LISTMASTER}")
+        click.echo(f"Sign in at {url.rstrip('/')}/login as {DEMO_LISTMASTER}")
