@@ -26,7 +26,7 @@ from ingest.report_matching import IncomingReport, Verdict, examine, incoming_fr
 from ingest.reports import RecipientResult
 from ingest.spool_claims import claim_batch, claims_for
 from listtrack.config import SiteConfig
-from listtrack.evidence import record_notification
+from listtrack.evidence import apply_notification
 from listtrack.models import Delivery, Message, Notification, QuarantinedReport, Report
 
 log = logging.getLogger("listtrack.reports")
@@ -55,20 +55,6 @@ class BatchResult:
         self.duplicates += other.duplicates
         for reason, count in other.quarantined.items():
             self.quarantined[reason] = self.quarantined.get(reason, 0) + count
-
-
-class _HeldNotifications:
-    """Takes the session's place in record_notification, so that one bulk INSERT writes the
-    notifications of a whole batch instead of one flush per notification."""
-
-    def __init__(self) -> None:
-        self.added: list[Notification] = []
-
-    def add(self, notification: Notification) -> None:
-        self.added.append(notification)
-
-    def flush(self) -> None:
-        """Nothing yet: the batch writes them all at once."""
 
 
 _NOTIFICATION_COLUMNS = [column.key for column in Notification.__table__.columns
@@ -165,15 +151,14 @@ def _file_batch(session: Session, verdicts: Sequence[Verdict]) -> _Sorted:
         select(Report.sha256, Report.id).where(Report.sha256.in_([r["sha256"] for r in
                                                                    report_rows]))).all())
 
-    held = _HeldNotifications()
+    notifications = []
     for verdict, delivery, tracked in to_store:
         parsed, incoming = verdict.parsed, verdict.incoming
-        # What record_notification reads of the stored report: its id and arrival time.
-        report = Report(id=report_ids[incoming.sha256], received_at=incoming.received_at)
         for result in _results_for(delivery, verdict):
             action = AUTO_REPLY_ACTION if parsed.kind == "auto-reply" else result.action
-            record_notification(
-                held, delivery, report,  # type: ignore[arg-type]  # see _HeldNotifications
+            notifications.append(apply_notification(
+                delivery,
+                report_id=report_ids[incoming.sha256],
                 kind=parsed.kind,
                 action=action[:16],
                 move_status=tracked,
@@ -187,10 +172,11 @@ def _file_batch(session: Session, verdicts: Sequence[Verdict]) -> _Sorted:
                 feedback_type=_clip(result.feedback_type, 32),
                 arrival_date=_sane(parsed.arrival_date),
                 received_at=incoming.received_at,
-            )
+            ))
+    # One executemany for the batch's notifications.
     session.execute(insert(Notification), [
         {column: getattr(notification, column) for column in _NOTIFICATION_COLUMNS}
-        for notification in held.added
+        for notification in notifications
     ])
     return out
 

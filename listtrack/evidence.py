@@ -49,11 +49,11 @@ def store_report(
     return report, True
 
 
-def record_notification(
-    session: Session,
+def apply_notification(
     delivery: Delivery,
-    report: Report,
     *,
+    report_id: int,
+    received_at: datetime,
     kind: str,
     action: str,
     move_status: bool = True,
@@ -66,17 +66,16 @@ def record_notification(
     disposition_mode: str | None = None,
     feedback_type: str | None = None,
     arrival_date: datetime | None = None,
-    received_at: datetime | None = None,
 ) -> Notification:
-    """Append one notification to a delivery's history and apply the status precedence.
+    """Build one notification for a delivery's history and apply the status precedence.
 
-    `move_status` is False for a message whose tracking was off: the report is kept as
-    evidence but does not invent tracking.
+    No I/O: `record_notification` adds it to a session; the report worker inserts a whole
+    batch at once. `move_status` is False for a message whose tracking was off: the report
+    is kept as evidence but does not invent tracking.
     """
-    received_at = received_at or report.received_at
     notification = Notification(
         delivery_id=delivery.id,
-        report_id=report.id,
+        report_id=report_id,
         kind=kind,
         action=action,
         status_code=status_code,
@@ -90,7 +89,6 @@ def record_notification(
         arrival_date=arrival_date,
         received_at=received_at,
     )
-    session.add(notification)
     if feedback_type:
         delivery.complaint = feedback_type[:32]
     if move_status and action in STATUS_RANK and supersedes(
@@ -102,5 +100,21 @@ def record_notification(
         delivery.status_at = received_at
     if delivery.last_notification_at is None or received_at > delivery.last_notification_at:
         delivery.last_notification_at = received_at
+    return notification
+
+
+def record_notification(
+    session: Session,
+    delivery: Delivery,
+    report: Report,
+    *,
+    received_at: datetime | None = None,
+    **fields: object,
+) -> Notification:
+    """Append one notification (see `apply_notification`) to a delivery's history, now."""
+    notification = apply_notification(
+        delivery, report_id=report.id, received_at=received_at or report.received_at,
+        **fields)
+    session.add(notification)
     session.flush()
     return notification
