@@ -57,10 +57,6 @@ class BatchResult:
             self.quarantined[reason] = self.quarantined.get(reason, 0) + count
 
 
-_NOTIFICATION_COLUMNS = [column.key for column in Notification.__table__.columns
-                         if column.key != "id"]
-
-
 def _clip(value: str | None, length: int) -> str | None:
     return value[:length] if value else None
 
@@ -174,10 +170,7 @@ def _file_batch(session: Session, verdicts: Sequence[Verdict]) -> _Sorted:
                 received_at=incoming.received_at,
             ))
     # One executemany for the batch's notifications.
-    session.execute(insert(Notification), [
-        {column: getattr(notification, column) for column in _NOTIFICATION_COLUMNS}
-        for notification in notifications
-    ])
+    session.execute(insert(Notification), notifications)
     return out
 
 

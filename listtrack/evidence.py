@@ -66,14 +66,14 @@ def apply_notification(
     disposition_mode: str | None = None,
     feedback_type: str | None = None,
     arrival_date: datetime | None = None,
-) -> Notification:
-    """Build one notification for a delivery's history and apply the status precedence.
+) -> dict[str, object]:
+    """Apply one notification's status precedence to a delivery; return its column values.
 
-    No I/O: `record_notification` adds it to a session; the report worker inserts a whole
-    batch at once. `move_status` is False for a message whose tracking was off: the report
-    is kept as evidence but does not invent tracking.
+    No I/O and no ORM object: `record_notification` stores one; the report worker inserts a
+    whole batch of these values at once. `move_status` is False for a message whose
+    tracking was off: the report is kept as evidence but does not invent tracking.
     """
-    notification = Notification(
+    values = dict(
         delivery_id=delivery.id,
         report_id=report_id,
         kind=kind,
@@ -100,7 +100,7 @@ def apply_notification(
         delivery.status_at = received_at
     if delivery.last_notification_at is None or received_at > delivery.last_notification_at:
         delivery.last_notification_at = received_at
-    return notification
+    return values
 
 
 def record_notification(
@@ -112,9 +112,9 @@ def record_notification(
     **fields: object,
 ) -> Notification:
     """Append one notification (see `apply_notification`) to a delivery's history, now."""
-    notification = apply_notification(
+    notification = Notification(**apply_notification(
         delivery, report_id=report.id, received_at=received_at or report.received_at,
-        **fields)
+        **fields))
     session.add(notification)
     session.flush()
     return notification
