@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from listtrack.archive_browsing import find_message as find_archived_message
 from listtrack.lists import UnknownList, get_list
 from listtrack.models import Delivery, Message
 
@@ -52,8 +53,7 @@ def find_message(session: Session, list_address: str, message_id: str) -> Messag
     """The archived message of a list; UnknownList or UnknownMessage when there is none."""
     mailing_list = get_list(session, list_address)
     wanted = normalize_message_id(message_id)
-    message = session.scalar(select(Message).where(Message.list_id == mailing_list.id,
-                                                   Message.message_id == wanted))
+    message = find_archived_message(session, mailing_list.id, wanted)
     if message is None:
         raise UnknownMessage(f"{mailing_list.address} has no message {wanted}")
     return message

@@ -26,11 +26,11 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from listtrack.access import can_manage, can_view_tracking, list_roles
 from listtrack.address_masking import mask_address, mask_addresses_in_text
+from listtrack.archive_browsing import find_message
 from listtrack.lists import find_list
 from listtrack.models import MailingList, Message
 from listtrack.status_phrases import describe_status, status_phrase
@@ -91,10 +91,7 @@ def _tracked_message(list_address: str, message_id: str) -> TrackedMessage:
     mailing_list = find_list(db.session, list_address)
     if mailing_list is None:
         abort(404)
-    message = db.session.scalar(
-        select(Message).where(Message.list_id == mailing_list.id,
-                              Message.message_id == f"<{message_id}>")
-    )
+    message = find_message(db.session, mailing_list.id, f"<{message_id}>")
     if message is None or not message.tracked:
         abort(404)
     roles = list_roles(db.session, current_user, mailing_list)
