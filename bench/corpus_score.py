@@ -31,8 +31,8 @@ PLACEHOLDER_DOMAIN = ".invalid"
 # calling a final give-up after a timeout "delayed" (its reason "expired"), and calling some
 # delay warnings "failed"; for tracking, "delayed" means "still being tried".
 LABEL_NOTES = {
-    "lhost-domino-03.eml": "the labelled address appears nowhere in the message (its DSN names"
-    " the same mailbox at another domain)",
+    "lhost-domino-03.eml": "the labelled address is the one in Domino's base64 text part; its"
+    " DSN (Final-Recipient) and the returned message's To both name the mailbox at .org",
     "lhost-exim-41.eml": "an Exim delay warning (not yet delivered, attempts continue);"
     " labelled failed",
     "lhost-ezweb-05.eml": "a final failure (not delivered within the time limit, recipients did"

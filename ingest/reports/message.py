@@ -52,7 +52,10 @@ _TAG = re.compile(
     r"<(?:script|style)\b.*?</(?:script|style)>|<!--.*?-->|</?[A-Za-z][A-Za-z0-9:-]*(?:[\s/][^>]*)?>",
     re.IGNORECASE | re.DOTALL,
 )
-_BR = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^>]*>", re.IGNORECASE)
+# A line break in the rendering; the source's own newline right after it is the same break.
+_BR = re.compile(
+    r"<\s*(?:br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^>]*>(?:[ \t]*\r?\n)?", re.IGNORECASE
+)
 _ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&amp;": "&"}
 _DAEMON_LOCAL = re.compile(
     r"^(?:mailer[-_]?daemon|post[-_]?master|mail[-_]?daemon|daemon|mmdf|bounces?)$",
@@ -196,6 +199,9 @@ class ReportMessage:
         self.raw = raw
         self.problems: list[str] = []
         self.memo: dict[str, object] = {}
+        # Set for the second reading of a bounce that named nobody but its own addressee
+        # (a sender who wrote to themselves, as test messages often do).
+        self.addressee_may_be_recipient = False
         if b"\r\n" in raw:
             raw = raw.replace(b"\r\n", b"\n")
         self.msg: Message = email.message_from_bytes(raw, policy=compat32)
@@ -280,11 +286,28 @@ class ReportMessage:
         """The text after the notification (often the returned message or its headers)."""
         return self.full_text[self._original_start :]
 
-    @cached_property
-    def own_addresses(self) -> set[str]:
-        """Addresses that name the report's writer or its addressee, never a recipient."""
+    def _addresses_in(self, *names: str) -> set[str]:
         found: set[str] = set()
-        for name in ("from", "to", "return-path", "delivered-to"):
+        for name in names:
             for value in self.msg.get_all(name) or []:
                 found.update(normalize_address(a).lower() for a in find_addresses(str(value)))
         return found
+
+    @cached_property
+    def writer_addresses(self) -> set[str]:
+        """Addresses of the report's writer (From, Return-Path): never a recipient."""
+        return self._addresses_in("from", "return-path")
+
+    @cached_property
+    def addressee_addresses(self) -> set[str]:
+        """Where the report was delivered (To, Delivered-To): the original sender, who is
+        named in greetings and quotes, and only rarely also a failed recipient."""
+        return self._addresses_in("to", "delivered-to")
+
+    @property
+    def own_addresses(self) -> set[str]:
+        """Addresses that are not read as recipients: the writer's, and the addressee's
+        unless a second reading allows it (see scan.parse_report)."""
+        if self.addressee_may_be_recipient:
+            return self.writer_addresses
+        return self.writer_addresses | self.addressee_addresses

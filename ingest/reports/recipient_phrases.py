@@ -34,6 +34,14 @@ _PHRASED_ADDRESS = re.compile(
     _PHRASE.pattern + r"[^@\n]{0,40}?<?(?P<address>" + ADDRESS.pattern + r")",
     re.IGNORECASE,
 )
+# A server's reply quoting the address: "550 5.1.1 <a@x>... User unknown", "550 <a@x>: Recipient
+# address rejected".
+_REPLY_NAMING = re.compile(
+    r"(?<![\w.])[45]\d\d[ -](?:[45]\.\d{1,3}\.\d{1,3}[ -])?\s*<(?P<address>"
+    + ADDRESS.pattern
+    + r")>(?:\.\.\.|:)\s*\S",
+    re.IGNORECASE,
+)
 # "...returned permanent errors: a@x, b@y." names several at once.
 _LISTED_NEXT = re.compile(r"[>\"']?\s*(?:,|;|and)\s*[<\"']?(?P<address>" + ADDRESS.pattern + r")")
 _CONTEXT_LINES = 40
@@ -47,7 +55,7 @@ def detect(message: ReportMessage) -> Report | None:
     lines = text.splitlines()
     found = []
     for number, line in enumerate(lines):
-        for match in _PHRASED_ADDRESS.finditer(line):
+        for match in [*_PHRASED_ADDRESS.finditer(line), *_REPLY_NAMING.finditer(line)]:
             addresses = [match.group("address")]
             position = match.end()
             while listed := _LISTED_NEXT.match(line, position):

@@ -92,4 +92,30 @@ def parse_report(raw: bytes) -> Report:
                 _repair_addresses(report, message)
             report.problems[:0] = problems + message.problems
             return report
+    if message.addressee_addresses:
+        report = _read_addressee_as_recipient(message, problems)
+        if report is not None:
+            return report
     return Report(problems=problems + message.problems or ["not a report"])
+
+
+def _read_addressee_as_recipient(message: ReportMessage, problems: list[str]) -> Report | None:
+    """Second reading of a bounce that named no one but the person it is addressed to.
+
+    The addressee is normally the original sender, quoted in greetings ("Dear a@x"); when the
+    sender wrote to themselves, the failed recipient is that same address.
+    """
+    message.addressee_may_be_recipient = True
+    try:
+        for detector in WORDING_DETECTORS:
+            try:
+                report = detector(message)
+            except Exception as exc:  # noqa: BLE001 - as in the first reading
+                problems.append(f"{detector.__module__.rsplit('.', 1)[-1]} failed: {exc!r}")
+                continue
+            if report is not None and report.recipients:
+                report.problems[:0] = problems + message.problems
+                return report
+    finally:
+        message.addressee_may_be_recipient = False
+    return None

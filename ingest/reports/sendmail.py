@@ -36,6 +36,9 @@ _TRANSCRIPT_LINE = re.compile(
     re.MULTILINE,
 )
 _TRANSIENT = re.compile(r"transient|non-fatal|delayed|warning", re.IGNORECASE)
+# "(expanded from: <list@x>)" under an address: the address the sender wrote, which is
+# also what Sendmail's own DSN names as the Final-Recipient.
+_EXPANDED_FROM = re.compile(r"\(expanded from:?\s*<?(?P<address>" + ADDRESS.pattern + r")>?\s*\)")
 
 
 def _sections(text: str) -> list[tuple[str, str]]:
@@ -78,6 +81,9 @@ def detect(message: ReportMessage) -> Report | None:
             rest = rest.replace(address, " ").strip(" <>[]():")
             parts = [rest, _indented_after(body, address)]
             detail = "\n".join(p for p in [*parts, *explained.get(address.lower(), [])] if p)
+            expanded = _EXPANDED_FROM.search(parts[1])
+            if expanded and not is_own_address(message, expanded.group("address")):
+                address = expanded.group("address")
             results.append(recipient_result(address, detail, action))
     if not results:
         action = "delayed" if warning else "failed"
