@@ -135,3 +135,51 @@ def test_a_break_and_the_newline_after_it_are_one_line_end():
     from ingest.reports.message import html_to_text
 
     assert html_to_text("one<br>\ntwo<br/>\r\nthree<p>four") == "one\ntwo\nthree\nfour"
+
+
+PMDF_ADDRESSEE = """\
+Return-path: <>
+From: PMDF e-Mail Interconnect <postmaster@gw.example.com>
+To: list-bounces@example.org
+Subject: Undeliverable mail: Weekly news
+Content-type: text/plain; charset=us-ascii
+
+The message could not be delivered to:
+
+Addressee: ivo@example.net
+Reason:
+  553 Mailbox name not allowed
+
+----------------------------------------
+
+Addressee: jana@example.net
+Reason:
+  Illegal host/domain name found
+"""
+
+
+def test_a_label_before_each_address_still_leads_its_block():
+    assert found(PMDF_ADDRESSEE) == [
+        ("ivo@example.net", "failed", "5.0.0"),
+        ("jana@example.net", "failed", "5.0.0"),
+    ]
+
+
+MMDF_WAITING = """\
+From: MMDF Mail System <mmdf@relay.example.com>
+To: list-bounces@example.org
+Subject: Waiting mail
+Content-type: text/plain
+
+After 2 days (48 hours), your message has not yet been
+fully delivered.  Attempts to deliver the message will continue
+for 5 more days.  No further action is required by you.
+
+    Delivery attempts are still pending for the following address(es):
+
+        leo@example.net
+"""
+
+
+def test_a_delay_notice_wrapped_over_lines_is_a_delay():
+    assert found(MMDF_WAITING) == [("leo@example.net", "delayed", "4.0.0")]

@@ -37,10 +37,12 @@ _BOUNCE_WORDING = re.compile(
     re.IGNORECASE,
 )
 _DELAY_SUBJECT = re.compile(
-    r"delay|warning|deferred|still being (?:tried|retried)|verz[öo]gert|retard", re.IGNORECASE
+    r"delay|warning|deferred|still being (?:tried|retried)|waiting mail|verz[öo]gert|retard",
+    re.IGNORECASE,
 )
 _DELAY_WORDING = re.compile(
-    r"(?:has|have) not yet been delivered|not been delivered yet|has been delayed|is delayed"
+    r"(?:has|have) not yet been (?:\w+ )?delivered|not been delivered yet|has been delayed"
+    r"|is delayed|attempts to deliver .{0,40}will continue|no (?:further )?action is required"
     r"|delivery (?:has been |is )?delayed|will (?:be )?(?:retried|retry)|will continue (?:to )?tr"
     r"|delivery attempts will continue|still (?:trying|being retried|attempting)"
     r"|warning message only|no action is required on your part|will keep trying"
@@ -105,7 +107,9 @@ def is_delay_warning(message: ReportMessage) -> bool:
     subject = message.subject
     if _GIVE_UP_WORDING.search(subject) or _RETURNED_SUBJECT.search(subject):
         return False
-    text = message.notification_text
+    text = message.memo.get("unfolded_notification")
+    if text is None:
+        text = message.memo["unfolded_notification"] = unfold(message.notification_text)
     if _GIVE_UP_WORDING.search(text):
         return False
     return bool(_DELAY_SUBJECT.search(subject) or _DELAY_WORDING.search(text))

@@ -26,9 +26,13 @@ from .message import ReportMessage, is_daemon_address
 from .results import Report
 
 NAME = "recipient-blocks"
-# A line led by an address: indentation, an optional bullet, optional <> or quotes.
+# A line led by an address: indentation, an optional bullet, an optional label naming it
+# ("Addressee:", PMDF and Notes-like notices), optional <> or quotes.
 _LEAD = re.compile(
-    r"^[ \t]*(?:[*>•·-]+[ \t]*|\d{1,2}[.)][ \t]+)?[<\"'\[]?(?P<address>" + ADDRESS.pattern + r")"
+    r"^[ \t]*(?:[*>•·-]+[ \t]*|\d{1,2}[.)][ \t]+)?"
+    r"(?:(?i:addressee|recipient(?: address)?|failed recipient|original (?:address|recipient)"
+    r"|final recipient|empfänger|destinataire)[ \t]*:[ \t]*)?"
+    r"[<\"'\[]?(?P<address>" + ADDRESS.pattern + r")"
     r"[>\"'\]]?(?P<rest>(?:[\s:;,.(\[<]|\.\.\.|$).*)$"
 )
 # Exchange/Office 365 also write "Display Name (addr)<mailto:addr>" on a line of its own.
