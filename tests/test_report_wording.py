@@ -183,3 +183,211 @@ for 5 more days.  No further action is required by you.
 
 def test_a_delay_notice_wrapped_over_lines_is_a_delay():
     assert found(MMDF_WAITING) == [("leo@example.net", "delayed", "4.0.0")]
+
+
+EZWEB_LIST = """\
+Return-Path: <>
+From: Postmaster@ezweb.example.jp
+To: list-bounces@example.org
+Subject: Mail System Error - Returned Mail
+Content-Type: text/plain; charset="us-ascii"
+
+The original message was received at Tue, 12 Mar 2024 17:18:02 +0900
+from mail.example.org [192.0.2.25]
+
+The user(s) account is temporarily over quota.
+
+<jiro.m@ezweb.example.jp>
+<saburo_t@ezweb.example.jp>
+"""
+
+
+def test_addresses_on_consecutive_lines_share_the_reason_above_them():
+    assert [address for address, _action, _status in found(EZWEB_LIST)] == [
+        "jiro.m@ezweb.example.jp",
+        "saburo_t@ezweb.example.jp",
+    ]
+
+
+YAHOO_TWO = """\
+Return-Path: <>
+From: "Mail Delivery Subsystem" <MAILER-DAEMON@yahoo.example.com>
+To: list-bounces@example.org
+Subject: Failure Notice
+Auto-Submitted: auto-replied
+Content-Type: text/plain; charset=UTF-8
+
+Sorry, we were unable to deliver your message to the following address.
+
+<a.kowalski@example.net>:
+Remote host said: 552 5.2.2 <a.kowalski@example.net>: Mailbox full [RCPT_TO]
+
+<info@nosuchhost.example.net>:
+No MX or A records for nosuchhost.example.net
+"""
+
+
+def test_a_dns_failure_is_an_error_text():
+    assert found(YAHOO_TWO) == [
+        ("a.kowalski@example.net", "failed", "5.2.2"),
+        ("info@nosuchhost.example.net", "failed", "5.0.0"),
+    ]
+
+
+EXCHANGE_SPANISH = """\
+From: Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@example.org>
+To: <list-bounces@example.org>
+Subject: No se puede entregar: Presupuesto
+Auto-Submitted: auto-replied
+X-MS-Exchange-Message-Is-Ndr:
+Content-Language: es-ES
+Content-Type: text/plain; charset="utf-8"
+
+Error en la entrega a estos destinatarios o grupos:
+
+lmartinez@example.com
+No se encontró la dirección de correo electrónico que escribió.
+
+Información de diagnóstico para administradores:
+
+lmartinez@example.com
+Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound; not found'
+"""
+
+
+def test_an_exchange_report_in_any_language_is_a_bounce_not_an_auto_reply():
+    report = parse_report(EXCHANGE_SPANISH.encode("utf-8"))
+    assert report.kind == "dsn"
+    assert [(r.address, r.action, r.status) for r in report.recipients] == [
+        ("lmartinez@example.com", "failed", "5.1.10")
+    ]
+
+
+ITALIAN_DELAY = """\
+Return-Path: <>
+From: MAILER-DAEMON@virgilio.example.it
+To: list-bounces@example.org
+Subject: Avviso: messaggio non ancora consegnato
+Content-Type: text/plain; charset=utf-8
+
+Questo è un messaggio automatico.
+
+Il messaggio non è stato ancora consegnato ai seguenti destinatari:
+
+  luca.bianchi@example.it
+    host mx.example.it: connessione rifiutata
+
+Il sistema continuerà a tentare la consegna per 5 giorni.
+"""
+
+
+def test_a_delay_notice_in_italian_is_a_delay():
+    assert found(ITALIAN_DELAY) == [("luca.bianchi@example.it", "delayed", "4.0.0")]
+
+
+PORTUGUESE_TEMPORARY = """\
+Return-Path: <>
+From: MAILER-DAEMON@terra.example.br
+To: list-bounces@example.org
+Subject: Mensagem do sistema
+Content-Type: text/plain; charset=utf-8
+
+Sua mensagem não pôde ser entregue ao(s) seguinte(s) destinatário(s):
+
+  ana.souza@example.com.br
+    Motivo: servidor temporariamente indisponível (421 4.3.2 Service not available)
+"""
+
+
+def test_a_temporary_error_in_a_notice_that_never_gives_up_is_a_delay():
+    assert found(PORTUGUESE_TEMPORARY) == [("ana.souza@example.com.br", "delayed", "4.3.2")]
+
+
+def test_a_temporary_error_in_a_notice_that_gave_up_stays_a_failure():
+    gave_up = PORTUGUESE_TEMPORARY.replace("Mensagem do sistema", "Undeliverable: news")
+    assert found(gave_up) == [("ana.souza@example.com.br", "failed", "4.3.2")]
+
+
+KOREAN_TABLE = """\
+Return-Path: <>
+From: MAILER-DAEMON@naver.example.com
+To: list-bounces@example.org
+Subject: =?utf-8?b?66mU7J28IOuwnOyGoSDsi6TtjKg=?=
+Content-Type: text/html; charset=UTF-8
+
+<html><body><h3>메일이 정상적으로 발송되지 않았습니다.</h3>
+<table border="1"><tr><th>받는 사람</th><td>minsu.kim@naver.example.com</td></tr>
+<tr><th>실패 사유</th><td>메일함 용량이 초과되었습니다.<br>(552 5.2.2 Mailbox full)</td></tr>
+</table></body></html>
+"""
+
+
+def test_an_html_table_cell_starts_a_line():
+    assert found(KOREAN_TABLE) == [("minsu.kim@naver.example.com", "failed", "5.2.2")]
+
+
+MDAEMON_WARNING = """\
+Return-Path: <>
+From: Mail Delivery Subsystem <MDaemon@example.jp>
+To: list-bounces@example.org
+Subject: Warning: Temporary Delivery Failure Notice
+Content-Type: text/plain; charset=US-ASCII
+
+The attached message has had transient delivery errors and is still in
+the retry queue on this server. Delivery will continue to be attempted
+according to the retry schedule set by the postmaster.
+
+YOU DO NOT NEED TO RESEND YOUR MESSAGE.
+
+The following recipients are affected:
+   yuki@example.jp
+"""
+
+
+def test_a_temporary_delivery_failure_notice_is_a_delay():
+    assert found(MDAEMON_WARNING) == [("yuki@example.jp", "delayed", "4.0.0")]
+
+
+MDAEMON_TRANSCRIPT = """\
+Return-Path: <>
+From: Mail Delivery Subsystem <MDaemon@example.jp>
+To: list-bounces@example.org
+Subject: Permanent Delivery Failure
+Content-Type: text/plain; charset=US-ASCII
+
+The attached message had PERMANENT fatal delivery errors!
+
+The following recipients were affected:
+   kenji@example.jp
+
+--- Session Transcript ---
+ Tue 2024-05-14 16:14:01.751: --> MAIL From:<sender@example.org> SIZE=1024
+ Tue 2024-05-14 16:14:01.860: <-- 250 2.1.0 Ok
+ Tue 2024-05-14 16:14:01.861: --> RCPT To:<kenji@example.jp>
+ Tue 2024-05-14 16:14:01.970: <-- 550 5.1.1 <kenji@example.jp>... User unknown
+--- End Transcript ---
+"""
+
+
+def test_a_success_code_in_a_transcript_is_not_the_failure_status():
+    assert found(MDAEMON_TRANSCRIPT) == [("kenji@example.jp", "failed", "5.1.1")]
+
+
+SOPHOS_NOTICE = """\
+Return-Path: <>
+From: "Sophos Email" <do-not-reply@sophos.example.net>
+To: list-bounces@example.org
+Subject: Message blocked: CV attached
+Content-Type: text/plain; charset="utf-8"
+
+Your message was not delivered.
+
+The message you sent to hr@example.net was blocked because it
+contains content that is not allowed by the recipient's email policy.
+"""
+
+
+def test_the_message_you_sent_to_names_the_recipient():
+    assert [(a, action) for a, action, _s in found(SOPHOS_NOTICE)] == [
+        ("hr@example.net", "failed")
+    ]

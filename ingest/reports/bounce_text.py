@@ -24,7 +24,9 @@ _BOUNCE_SUBJECT = re.compile(
     r"|could not (?:be )?(?:sent|delivered)|rejected|bounce|unzustellbar|nicht zugestellt"
     r"|non remis|no entregado|non consegnato|onbestelbaar|delivery failure|mail failure"
     r"|error sending|message delivery|warning: message|delayed mail|mail delayed"
-    r"|配信|不達|エラー|送信できません|не доставлено|失败|退信",
+    r"|配信|不達|エラー|送信できません|не доставлено|失败|退信"
+    r"|no se puede entregar|zustellung verzögert|non remis|não (?:pode ser )?entregue"
+    r"|impossibile recapitare|kan niet worden bezorgd",
     re.IGNORECASE,
 )
 _BOUNCE_WORDING = re.compile(
@@ -37,7 +39,9 @@ _BOUNCE_WORDING = re.compile(
     re.IGNORECASE,
 )
 _DELAY_SUBJECT = re.compile(
-    r"delay|warning|deferred|still being (?:tried|retried)|waiting mail|verz[öo]gert|retard",
+    r"delay|warning|deferred|still being (?:tried|retried)|waiting mail|verz[öo]gert|retard"
+    r"|temporary (?:delivery )?failure|transient (?:delivery )?failure"
+    r"|avviso|aviso|advertencia|avertissement|warnung|задерж|предупрежд|遅延|延迟|延遲",
     re.IGNORECASE,
 )
 _DELAY_WORDING = re.compile(
@@ -46,16 +50,30 @@ _DELAY_WORDING = re.compile(
     r"|delivery (?:has been |is )?delayed|will (?:be )?(?:retried|retry)|will continue (?:to )?tr"
     r"|delivery attempts will continue|still (?:trying|being retried|attempting)"
     r"|warning message only|no action is required on your part|will keep trying"
-    r"|will try (?:to deliver|again)|temporarily delayed|temporary failure report",
+    r"|will try (?:to deliver|again)|temporarily delayed|temporary failure report"
+    r"|will continue to be (?:re)?attempted|still (?:in|on) the (?:retry )?queue"
+    r"|(?:do not|don't) need to resend|transient (?:delivery )?(?:errors?|failures?)"
+    # Italian, Portuguese, Spanish, French, German, Russian, Japanese, Chinese.
+    r"|non (?:è )?(?:stato )?ancora (?:stato )?(?:consegnat|recapitat)|continuerà a tentare"
+    r"|ainda não (?:foi )?entregue|continuará (?:a )?tentar|aún no (?:se )?ha (?:sido )?entregado"
+    r"|seguirá intentando|pas encore (?:été )?(?:remis|distribué|livré)|continuera d'essayer"
+    r"|noch nicht zugestellt|weiterhin versucht|ещё не доставлен|еще не доставлен"
+    r"|まだ配信されていません|配信が遅延|尚未投递|尚未送达|延迟投递",
     re.IGNORECASE,
 )
 _GIVE_UP_WORDING = re.compile(
     r"giving up|gave up|given up|permanent(?:ly)? (?:error|fail)|failed permanently"
     r"|not going to try again|will not be retried|no further (?:delivery )?attempts"
-    r"|has been returned|returning message to sender|message (?:has )?expired",
+    r"|has been returned|returning message to sender|message (?:has )?expired"
+    r"|retry timeout exceeded",
     re.IGNORECASE,
 )
-_RETURNED_SUBJECT = re.compile(r"^\s*returned mail\b|undeliver|failure|failed", re.IGNORECASE)
+# "Temporary delivery failure" is a warning, not a return.
+_RETURNED_SUBJECT = re.compile(
+    r"^\s*returned mail\b|undeliver|failed|(?<!temporary )(?<!transient )"
+    r"(?<!temporary delivery )(?<!transient delivery )failure",
+    re.IGNORECASE,
+)
 _SMTP_REPLY = re.compile(r"(?<![\w.:/=-])([245])[0-5]\d(?=[ -]|$)", re.MULTILINE)
 _MAX_DIAGNOSTIC = 1000
 _ERROR_WORDS = re.compile(
@@ -63,6 +81,8 @@ _ERROR_WORDS = re.compile(
     r"|refused|full|quota|expired|timed? ?out|invalid|not (?:found|exist|valid|listed|recogni)"
     r"|no such|deferred|blocked|blacklist|disabled|suspended|too (?:big|large|many)|exceeded"
     r"|unreachable|not reachable|does not|doesn't|unavailable|problem|reason|loops? back"
+    r"|no (?:mx|a|dns)\b|(?:could ?n[o']t|cannot|can't) (?:find|resolve|connect)|nxdomain"
+    r"|host not found|name (?:service|server) error|no route"
     r"|エラー|失敗",
     re.IGNORECASE,
 )
@@ -83,6 +103,11 @@ def looks_like_bounce(message: ReportMessage) -> bool:
     """Whether the writer, the subject or the wording say this is a mail system's report."""
     if message.msg.get("x-failed-recipients"):
         return True
+    # Exchange 2013+ and Office 365 mark every non-delivery and delay notice, in any language;
+    # Exchange 2000/2003 give reports this content class.
+    if (message.msg.get("x-ms-exchange-message-is-ndr") is not None
+            or "urn:content-classes:dsn" in (message.msg.get("content-class") or "").lower()):
+        return True
     sender = message.header("from")
     addresses = find_addresses(sender)
     if not addresses or any(is_daemon_address(a) for a in addresses):
@@ -99,25 +124,37 @@ def looks_like_bounce(message: ReportMessage) -> bool:
     return bool(automatic and _BOUNCE_WORDING.search(message.notification_text))
 
 
+def _unfolded_notification(message: ReportMessage) -> str:
+    text = message.memo.get("unfolded_notification")
+    if text is None:
+        text = message.memo["unfolded_notification"] = unfold(message.notification_text)
+    return text
+
+
+def says_given_up(message: ReportMessage) -> bool:
+    """Whether the report says the mail system gave up (or returns the message as failed)."""
+    subject = message.subject
+    if _GIVE_UP_WORDING.search(subject) or _RETURNED_SUBJECT.search(subject):
+        return True
+    return bool(_GIVE_UP_WORDING.search(_unfolded_notification(message)))
+
+
 def is_delay_warning(message: ReportMessage) -> bool:
     """Whether the report says delivery is still being tried (a warning, not a failure).
 
     Words of giving up win over words of retrying: the latter often sit in quoted replies.
     """
-    subject = message.subject
-    if _GIVE_UP_WORDING.search(subject) or _RETURNED_SUBJECT.search(subject):
+    if says_given_up(message):
         return False
-    text = message.memo.get("unfolded_notification")
-    if text is None:
-        text = message.memo["unfolded_notification"] = unfold(message.notification_text)
-    if _GIVE_UP_WORDING.search(text):
-        return False
-    return bool(_DELAY_SUBJECT.search(subject) or _DELAY_WORDING.search(text))
+    return bool(
+        _DELAY_SUBJECT.search(message.subject)
+        or _DELAY_WORDING.search(_unfolded_notification(message))
+    )
 
 
 def status_in(text: str, action: str) -> str | None:
     """The RFC 3463 code in an error text, else the class of its SMTP reply, else a default."""
-    status = find_status(text)
+    status = find_status(text, errors_only=True)
     if status:
         return status
     reply = _SMTP_REPLY.search(text)
@@ -153,6 +190,14 @@ def wording_report(message: ReportMessage, name: str, results: list[RecipientRes
                 earlier.status = result.status
             continue
         seen[key] = result
+    # A recipient whose own error is temporary (4.x.x), in a notice that never says it gave
+    # up, is still being tried, whatever language the notice is written in.
+    temporary = [
+        r for r in seen.values() if r.action == "failed" and (r.status or "").startswith("4")
+    ]
+    if temporary and not says_given_up(message):
+        for result in temporary:
+            result.action = "delayed"
     report = Report(kind="dsn", detector=name, recipients=list(seen.values()))
     attached = message.attached_message
     if attached is not None:

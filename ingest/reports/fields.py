@@ -114,13 +114,16 @@ def find_addresses(text: str) -> list[str]:
     return [m.group(0).rstrip(".-") for m in ADDRESS.finditer(text)]
 
 
-def find_status(text: str) -> str | None:
+def find_status(text: str, *, errors_only: bool = False) -> str | None:
     """The RFC 3463 status code (x.y.z) in text, preferring one that follows an SMTP reply
-    code ("550 5.1.1"), or None."""
-    match = _REPLY_STATUS.search(text) or _STATUS.search(text)
-    if not match:
-        return None
-    return f"{match.group(1)}.{int(match.group(2))}.{int(match.group(3))}"
+    code ("550 5.1.1"), or None. With errors_only, success codes (2.x.x, as in a quoted
+    "250 2.1.0 Ok" of a session transcript) are passed over."""
+    for pattern in (_REPLY_STATUS, _STATUS):
+        for match in pattern.finditer(text):
+            if errors_only and match.group(1) == "2":
+                continue
+            return f"{match.group(1)}.{int(match.group(2))}.{int(match.group(3))}"
+    return None
 
 
 def parse_date(value: str | None) -> datetime | None:

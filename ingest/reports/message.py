@@ -54,11 +54,13 @@ _TAG = re.compile(
 )
 # A line break in the rendering; the source's own newline right after it is the same break.
 _BR = re.compile(
-    r"<\s*(?:br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^>]*>(?:[ \t]*\r?\n)?", re.IGNORECASE
+    r"<\s*(?:br|/p|/div|/tr|/li|/h\d|/td|/th|p|div|tr|li)\b[^>]*>(?:[ \t]*\r?\n)?",
+    re.IGNORECASE,
 )
 _ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&amp;": "&"}
 _DAEMON_LOCAL = re.compile(
-    r"^(?:mailer[-_]?daemon|post[-_]?master|mail[-_]?daemon|daemon|mmdf|bounces?)$",
+    r"^(?:mailer[-_]?daemon|post[-_]?master|mail[-_]?daemon|daemon|mmdf|bounces?"
+    r"|microsoftexchange[0-9a-f]{32})$",
     re.IGNORECASE,
 )
 

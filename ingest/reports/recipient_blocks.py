@@ -45,7 +45,8 @@ MAX_RECIPIENTS = 1000
 # A paragraph that announces the list of failed addresses below it.
 _INTRODUCES_RECIPIENTS = re.compile(
     r"recipient|address|deliver|destinat|not (?:be )?(?:sent|reach)|failed|undeliver|mailbox"
-    r"|宛先|アドレス|получател",
+    r"|empfänger|zugestellt|destinatari|consegna|entrega|příjemc|doruč"
+    r"|宛先|アドレス|получател|адрес|доставлен|收件人|收信人|받는 ?사람|수신자",
     re.IGNORECASE,
 )
 # "<alias> (expanded from\n    <list@...>)": the second address is where it came from.
@@ -115,11 +116,15 @@ def candidates(message: ReportMessage) -> list[tuple[str, str, str]]:
         if len(leads) >= MAX_RECIPIENTS:
             break
     out = []
+    run_start = 0
     for index, (number, address, rest) in enumerate(leads):
         stop = leads[index + 1][0] if index + 1 < len(leads) else len(lines)
         following = "\n".join(lines[number + 1 : stop])
         detail = _detail(lines, number, stop, rest, address)
-        above = _preceding(lines, number) if index == 0 else ""
+        # Addresses on consecutive lines form one list, introduced by the paragraph above it.
+        if index and not (number == leads[index - 1][0] + 1 and not leads[index - 1][2].strip()):
+            run_start = index
+        above = _preceding(lines, leads[run_start][0]) if run_start == 0 else ""
         if not has_error_words(detail) and has_error_words(above):
             detail = "\n".join(filter(None, [above, detail]))
         if has_error_words(detail) or _INTRODUCES_RECIPIENTS.search(above):

@@ -26,6 +26,7 @@ _PHRASE = re.compile(
     r"|user unknown|no such (?:user|recipient|mailbox)|rcpt to|recipient(?:'s)?(?: address)?"
     r"|returned (?:permanent |temporary )?errors?|failed recipients?|following recipients?"
     r"|following address(?:es)?|your (?:message|mail) to|mailbox (?:is )?(?:full|unavailable)"
+    r"|(?:message|mail|e-?mail) (?:that )?you sent to"
     r"|message could not be delivered to|delivered to the following|following message to"
     r"|宛先|あて先|送信先)",
     re.IGNORECASE,
