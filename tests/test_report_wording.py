@@ -391,3 +391,62 @@ def test_the_message_you_sent_to_names_the_recipient():
     assert [(a, action) for a, action, _s in found(SOPHOS_NOTICE)] == [
         ("hr@example.net", "failed")
     ]
+
+
+MAILMAN_REJECTED = """\
+From: announce-owner@lists.example.com
+To: list-bounces@example.org
+Subject: Request to mailing list Announce rejected
+X-BeenThere: announce@lists.example.com
+X-Mailman-Version: 2.1.39
+List-Id: Announce <announce.lists.example.com>
+Content-Type: text/plain; charset="us-ascii"
+
+Your request to the Announce mailing list
+
+    Posting of your message titled "Weekly newsletter"
+
+has been rejected by the list moderator.  The moderator gave the
+following reason for rejecting your request:
+
+"Off-topic for this list."
+
+Any questions or comments should be directed to the list administrator
+at:
+
+    announce-owner@lists.example.com
+"""
+
+
+def test_a_list_moderator_rejection_fails_the_list_address():
+    assert found(MAILMAN_REJECTED) == [("announce@lists.example.com", "failed", "5.7.1")]
+
+
+def test_a_post_held_for_the_moderator_is_delayed():
+    held = MAILMAN_REJECTED.replace(
+        "Request to mailing list Announce rejected",
+        "Your message to Announce awaits moderator approval",
+    ).replace(
+        "has been rejected by the list moderator.",
+        "Is being held until the list moderator can review it.",
+    )
+    assert found(held) == [("announce@lists.example.com", "delayed", "4.7.1")]
+
+
+EZMLM_REJECTED = """\
+Return-Path: <announce-return-123-list-bounces=example.org@lists.example.com>
+Mailing-List: contact announce-help@lists.example.com; run by ezmlm
+From: announce-help@lists.example.com
+To: list-bounces@example.org
+Subject: MODERATOR'S COMMENT: Weekly newsletter
+Content-Type: text/plain; charset=us-ascii
+
+Hi! This is the ezmlm program. I'm managing the
+announce@lists.example.com mailing list.
+
+I'm sorry, your message (enclosed) was not accepted by the moderator.
+"""
+
+
+def test_ezmlm_names_its_list_before_the_words_mailing_list():
+    assert found(EZMLM_REJECTED) == [("announce@lists.example.com", "failed", "5.7.1")]
