@@ -450,3 +450,75 @@ I'm sorry, your message (enclosed) was not accepted by the moderator.
 
 def test_ezmlm_names_its_list_before_the_words_mailing_list():
     assert found(EZMLM_REJECTED) == [("announce@lists.example.com", "failed", "5.7.1")]
+
+
+DSN_WITHOUT_DIAGNOSTIC = """\
+From: MAILER-DAEMON@mx.example.net
+To: list-bounces@example.org
+Subject: Delivery status notification: delayed
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+--b1
+Content-Type: text/plain; charset=us-ascii
+
+    Hi!
+
+    This is the MAILER-DAEMON, please DO NOT REPLY to this email.
+
+    An error has occurred while attempting to deliver a message for
+    the following list of recipients:
+
+neko@example.jp: No MX found for domain
+
+--b1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: rfc822; neko@example.jp
+Action: delayed
+Status: 4.0.0
+
+--b1--
+"""
+
+
+def test_a_dsn_without_diagnostic_code_takes_the_reason_from_its_text():
+    (result,) = parse_report(DSN_WITHOUT_DIAGNOSTIC.encode()).recipients
+    assert (result.action, result.status) == ("delayed", "4.0.0")
+    assert result.diagnostic == "No MX found for domain"
+
+
+def test_a_notice_without_error_words_gives_its_first_plain_paragraph_as_the_reason():
+    notice = """\
+From: Google Groups <mailer-daemon@googlemail.example.com>
+To: list-bounces@example.org
+Subject: Delivery Status Notification (Failure)
+Content-Type: text/plain; charset=utf-8
+
+Hello list-bounces@example.org,
+
+We're writing to let you know that the group you tried to contact (news) may not exist,
+or you may not have permission to post messages to the group.
+
+news@googlegroups.example.com
+"""
+    (result,) = parse_report(notice.encode()).recipients
+    assert result.diagnostic.startswith("We're writing to let you know that the group")
+
+
+def test_text_in_a_sibling_of_its_declared_charset_is_read():
+    japanese = "次のあて先へのメッセージはエラーのため送信できませんでした。"
+    body = (japanese + "\n\nRemote host is not responding.\n\n<yuki@ezweb.example.jp>\n")
+    raw = (
+        b"From: Postmaster@ezweb.example.jp\nTo: list-bounces@example.org\n"
+        b"Subject: Mail System Error - Returned Mail\n"
+        b'Content-Type: text/plain; charset="ISO-2022-JP"\n\n' + body.encode("euc-jp")
+    )
+    (result,) = parse_report(raw).recipients
+    assert result.address == "yuki@ezweb.example.jp"
+    assert "not responding" in result.diagnostic
+    from ingest.reports.message import ReportMessage
+
+    assert japanese in ReportMessage(raw).notification_text

@@ -82,10 +82,13 @@ _ERROR_WORDS = re.compile(
     r"|no such|deferred|blocked|blacklist|disabled|suspended|too (?:big|large|many)|exceeded"
     r"|unreachable|not reachable|does not|doesn't|unavailable|problem|reason|loops? back"
     r"|no (?:mx|a|dns)\b|(?:could ?n[o']t|cannot|can't) (?:find|resolve|connect)|nxdomain"
-    r"|host not found|name (?:service|server) error|no route"
+    r"|host not found|name (?:service|server) error|no route|not respond"
     r"|エラー|失敗",
     re.IGNORECASE,
 )
+
+
+_SECTION_TITLE = re.compile(r"^\s*[-=_*]{2,}.*[-=_*]{2,}\s*$")
 
 
 def has_error_words(text: str) -> bool:
@@ -95,8 +98,35 @@ def has_error_words(text: str) -> bool:
 
 def error_lines(text: str, limit: int = 5) -> str:
     """The lines of a notice that state the error ("" when none does)."""
-    lines = [line.strip() for line in text.splitlines() if _ERROR_WORDS.search(line)]
+    lines = [
+        line.strip()
+        for line in text.splitlines()
+        if _ERROR_WORDS.search(line) and not _SECTION_TITLE.match(line)
+    ]
     return "\n".join(lines[:limit])
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def notice_reason(message: ReportMessage) -> str:
+    """What the notice says went wrong, for recipients it gives no error text of their own:
+    its error lines, else its first paragraph that names no address (a greeting or a list of
+    recipients does)."""
+    cached = message.memo.get("notice_reason")
+    if cached is not None:
+        return cached
+    text = message.notification_text
+    reason = error_lines(text)
+    if not reason:
+        for paragraph in _PARAGRAPH_BREAK.split(text):
+            lines = [ln for ln in paragraph.strip().splitlines() if not _SECTION_TITLE.match(ln)]
+            candidate = "\n".join(lines).strip()
+            if len(candidate) >= 20 and not find_addresses(candidate):
+                reason = candidate
+                break
+    message.memo["notice_reason"] = reason = clean_diagnostic(reason)
+    return reason
 
 
 def looks_like_bounce(message: ReportMessage) -> bool:
@@ -198,6 +228,9 @@ def wording_report(message: ReportMessage, name: str, results: list[RecipientRes
     if temporary and not says_given_up(message):
         for result in temporary:
             result.action = "delayed"
+    for result in seen.values():
+        if not result.diagnostic.strip():
+            result.diagnostic = notice_reason(message)
     report = Report(kind="dsn", detector=name, recipients=list(seen.values()))
     attached = message.attached_message
     if attached is not None:

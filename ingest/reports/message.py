@@ -116,6 +116,32 @@ def _transfer_decoded(text: str, encoding: str) -> str:
     return data.decode("utf-8", "replace")
 
 
+# Mail systems often label text with the wrong member of a family (EUC-JP sent as
+# ISO-2022-JP, GBK as GB2312, Windows-1251 as KOI8-R); these are tried in turn.
+_CHARSET_FAMILIES = (
+    ("iso-2022-jp", "euc-jp", "shift_jis", "cp932", "euc_jp", "shift-jis", "sjis"),
+    ("gb2312", "gbk", "gb18030", "big5", "hz"),
+    ("euc-kr", "cp949", "iso-2022-kr", "ks_c_5601-1987"),
+    ("koi8-r", "cp1251", "windows-1251", "koi8-u", "iso-8859-5"),
+)
+
+
+def _mislabelled(data: bytes, charset: str) -> str:
+    """Text whose bytes do not fit their declared charset: UTF-8, else a sibling of the
+    declared charset, else the declared charset with the bad bytes replaced."""
+    declared = charset.lower()
+    candidates = ["utf-8"]
+    for family in _CHARSET_FAMILIES:
+        if declared in family:
+            candidates += [name for name in family[:4] if name != declared]
+    for candidate in candidates:
+        try:
+            return data.decode(candidate)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode(charset, "replace")
+
+
 def part_text(part: Message, problems: list[str] | None = None) -> str:
     """The decoded text of a leaf part; undecodable charsets fall back to latin-1."""
     payload = part.get_payload()
@@ -128,7 +154,9 @@ def part_text(part: Message, problems: list[str] | None = None) -> str:
         return payload if isinstance(payload, str) else ""
     charset = part.get_content_charset() or "utf-8"
     try:
-        return data.decode(charset, "replace")
+        return data.decode(charset)
+    except UnicodeDecodeError:
+        return _mislabelled(data, charset)
     except (LookupError, ValueError):
         if problems is not None:
             problems.append(f"unknown charset {charset!r}")

@@ -127,6 +127,8 @@ def _report(status_text: str, message_id: str | None) -> Report | None:
         result = dsn.recipient_from_fields(fields, "failed")
         if result is None or not is_mailbox(result.address):
             return None
+        if not result.diagnostic and result.action in ("failed", "delayed"):
+            return None  # the full path takes the reason from the readable part
         report.recipients.append(result)
     dsn.apply_per_message_fields(report, per_message)
     report.original_message_id = message_id

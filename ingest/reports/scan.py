@@ -22,7 +22,8 @@ from . import (
     returned_message,
     sendmail,
 )
-from .fields import is_mailbox
+from .bounce_text import clean_diagnostic, has_error_words, notice_reason
+from .fields import is_mailbox, normalize_address
 from .message import ReportMessage
 from .results import Report
 
@@ -63,6 +64,24 @@ def _repair_addresses(report: Report, message: ReportMessage) -> None:
             return
 
 
+def _fill_diagnostics(report: Report, message: ReportMessage) -> None:
+    """Give failed and delayed DSN recipients without a Diagnostic-Code the reason the
+    readable part states for them (or for the whole message)."""
+    missing = [
+        r for r in report.recipients if not r.diagnostic and r.action in ("failed", "delayed")
+    ]
+    if not missing:
+        return
+    details = {
+        normalize_address(address).lower(): detail
+        for address, detail, _following in recipient_blocks.candidates(message)
+        if has_error_words(detail)
+    }
+    for result in missing:
+        detail = details.get(normalize_address(result.address).lower())
+        result.diagnostic = clean_diagnostic(detail) if detail else notice_reason(message)
+
+
 def parse_report(raw: bytes) -> Report:
     """Read one incoming report; never raises, whatever the input."""
     problems: list[str] = []
@@ -90,6 +109,7 @@ def parse_report(raw: bytes) -> Report:
         if report is not None and (report.recipients or report.kind == "arf"):
             if report.kind == "dsn" and detector in (dsn.detect, dsn.detect_mislabelled):
                 _repair_addresses(report, message)
+                _fill_diagnostics(report, message)
             report.problems[:0] = problems + message.problems
             return report
     if message.addressee_addresses:
