@@ -522,3 +522,29 @@ def test_text_in_a_sibling_of_its_declared_charset_is_read():
     from ingest.reports.message import ReportMessage
 
     assert japanese in ReportMessage(raw).notification_text
+
+
+GATEWAY_SUMMARY = """\
+Return-Path: <>
+From: FortiMail <postmaster@gw.example.com>
+To: list-bounces@example.org
+Subject: Virus detected in your message
+Content-Type: text/plain
+
+This is a notification from the mail gateway.
+
+The message you sent has been blocked because it contains a virus.
+
+  From:        poster@example.org
+  To:          it@example.com
+  Subject:     Scan results
+  Virus name:  EICAR_TEST_FILE
+
+The message has not been delivered to the recipient.
+"""
+
+
+def test_a_gateway_summary_of_the_refused_message_names_its_recipient():
+    assert [(a, action) for a, action, _s in found(GATEWAY_SUMMARY)] == [
+        ("it@example.com", "failed")
+    ]

@@ -58,11 +58,41 @@ def addressed_to(headers: Message) -> list[str]:
     return found
 
 
+# Gateways' notices summarise the refused message in a few indented fields instead of
+# returning it: "From: ...", "To: ...", "Subject: ...".
+_SUMMARY_FIELD = re.compile(
+    r"^[ \t]*(?P<name>from|sender|to|recipients?|envelope[- ]to|subject|date)[ \t]*:"
+    r"[ \t]*(?P<value>.*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def summarised_headers(message: ReportMessage) -> Message | None:
+    """The To of a summary block in the notice (with a From or Subject beside it)."""
+    fields = {
+        m.group("name").lower(): m.group("value")
+        for m in _SUMMARY_FIELD.finditer(message.notification_text)
+    }
+    recipients = next(
+        (
+            fields[name]
+            for name in ("to", "recipient", "recipients", "envelope-to", "envelope to")
+            if name in fields
+        ),
+        None,
+    )
+    if recipients is None or not ({"from", "sender", "subject"} & set(fields)):
+        return None
+    summary = Message()
+    summary["To"] = recipients
+    return summary
+
+
 def detect(message: ReportMessage) -> Report | None:
     """A single recipient taken from the returned message, when the report is a bounce."""
     if not looks_like_bounce(message):
         return None
-    headers = returned_headers(message)
+    headers = returned_headers(message) or summarised_headers(message)
     if headers is None:
         return None
     addresses = [
