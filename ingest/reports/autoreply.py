@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .bounce_text import looks_like_bounce
+from .bounce_text import has_bounce_structure, has_bounce_subject
 from .fields import find_addresses, normalize_address
 from .message import ReportMessage, is_daemon_address
 from .results import RecipientResult, Report
@@ -52,7 +52,10 @@ def looks_automatic(message: ReportMessage) -> bool:
 
 def detect(message: ReportMessage) -> Report | None:
     """An auto-reply names the address that answered: its From (or Reply-To, or Sender)."""
-    if not looks_automatic(message) or looks_like_bounce(message):
+    # An auto-reply may quote or discuss bounces; only a report's own marks make it one.
+    if not looks_automatic(message) or has_bounce_structure(message):
+        return None
+    if has_bounce_subject(message):
         return None
     for name in ("from", "reply-to", "sender", "return-path"):
         for address in find_addresses(message.header(name)):

@@ -129,14 +129,28 @@ def notice_reason(message: ReportMessage) -> str:
     return reason
 
 
-def looks_like_bounce(message: ReportMessage) -> bool:
-    """Whether the writer, the subject or the wording say this is a mail system's report."""
-    if message.msg.get("x-failed-recipients"):
+# Prefixes of an answer or a forward, and list tags: what follows them is the subject of
+# the message answered, so bounce words there say nothing about this message.
+_ANSWER_PREFIX = re.compile(
+    r"^\s*(?:\[[^\]]{0,60}\]\s*)*(?:(?:re|aw|sv|vs|rv|r|antw|odp|fwd?|wg|tr|enc|doorst)"
+    r"(?:\[\d+\])?\s*:|auto(?:matic|matische)?[- ]?(?:reply|response|answer|antwort)\b"
+    r"|out of (?:the )?office\b|r[ée]ponse automatique|respuesta autom[áa]tica"
+    r"|risposta automatica|automatisch antwoord|自動返信|自動応答|自动回复)",
+    re.IGNORECASE,
+)
+_LIST_TAGS = re.compile(r"^\s*(?:\[[^\]]{0,60}\]\s*)+")
+
+
+def has_bounce_structure(message: ReportMessage) -> bool:
+    """Whether the headers or the writer mark a mail system's report, whatever it says."""
+    msg = message.msg
+    if msg.get("x-failed-recipients"):
         return True
     # Exchange 2013+ and Office 365 mark every non-delivery and delay notice, in any language;
     # Exchange 2000/2003 give reports this content class.
-    if (message.msg.get("x-ms-exchange-message-is-ndr") is not None
-            or "urn:content-classes:dsn" in (message.msg.get("content-class") or "").lower()):
+    if msg.get("x-ms-exchange-message-is-ndr") is not None:
+        return True
+    if "urn:content-classes:dsn" in (msg.get("content-class") or "").lower():
         return True
     sender = message.header("from")
     addresses = find_addresses(sender)
@@ -145,13 +159,41 @@ def looks_like_bounce(message: ReportMessage) -> bool:
     display = sender
     for address in addresses:
         display = display.replace(address, "")
-    if _DAEMON_NAME.search(display):
+    return bool(_DAEMON_NAME.search(display))
+
+
+def is_answer(message: ReportMessage) -> bool:
+    """Whether the subject answers or forwards another message (Re:, Fwd:, Automatic reply:)."""
+    return bool(_ANSWER_PREFIX.match(message.subject))
+
+
+def has_bounce_subject(message: ReportMessage) -> bool:
+    """Bounce words in the subject itself, not in the subject of a message it answers."""
+    if is_answer(message):
+        return False
+    return bool(_BOUNCE_SUBJECT.search(_LIST_TAGS.sub("", message.subject)))
+
+
+def is_machine_written(message: ReportMessage) -> bool:
+    """Whether a program rather than a person wrote the message (null sender, Auto-Submitted,
+    a mail system's own headers or address)."""
+    msg = message.msg
+    if (msg.get("return-path") or "").strip() == "<>":
         return True
-    if _BOUNCE_SUBJECT.search(message.subject):
+    if (msg.get("auto-submitted") or "no").strip().lower() != "no":
+        return True
+    return has_bounce_structure(message)
+
+
+def looks_like_bounce(message: ReportMessage) -> bool:
+    """Whether the writer, the subject or the wording say this is a mail system's report."""
+    if has_bounce_structure(message) or has_bounce_subject(message):
         return True
     null_sender = (message.msg.get("return-path") or "").strip() == "<>"
     automatic = message.msg.get("auto-submitted") or null_sender
-    return bool(automatic and _BOUNCE_WORDING.search(message.notification_text))
+    if not automatic or is_answer(message):
+        return False
+    return bool(_BOUNCE_WORDING.search(message.notification_text))
 
 
 def _unfolded_notification(message: ReportMessage) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from .bounce_text import is_answer, is_machine_written
 from .fields import (
     find_status,
     parse_date,
@@ -162,10 +163,17 @@ def fallback_action(message: ReportMessage) -> str:
     return "failed"
 
 
+def is_forwarded_by_a_person(message: ReportMessage) -> bool:
+    """A person forwarding a report they received: it is about their mail, not ours."""
+    return is_answer(message) and not is_machine_written(message)
+
+
 def detect(message: ReportMessage) -> Report | None:
     """Read the message/delivery-status parts; those of an attached (forwarded) report only
     when the message has none of its own."""
     for want_attached in (False, True):
+        if want_attached and is_forwarded_by_a_person(message):
+            return None
         texts = [
             part_text(part, message.problems)
             for part, attached in message.parts
@@ -179,8 +187,8 @@ def detect(message: ReportMessage) -> Report | None:
 def detect_mislabelled(message: ReportMessage) -> Report | None:
     """Delivery-status fields sent under a wrong content type (text/plain, no MIME at all)."""
     text = message.full_text
-    if not _LOOKS_LIKE_STATUS.search(text):
-        return None
+    if not _LOOKS_LIKE_STATUS.search(text) or not is_machine_written(message):
+        return None  # a person quoting a report is not one
     report = report_from_status_text(message, [text], fallback_action(message))
     if report is not None:
         report.detector = NAME + "-mislabelled"
