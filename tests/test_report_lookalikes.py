@@ -121,3 +121,113 @@ Status: 5.1.1
 def test_a_person_quoting_report_fields_fails_nobody():
     report = parse_report(PERSON_QUOTING_A_REPORT.encode())
     assert [r for r in report.recipients if r.action in ("failed", "delayed")] == []
+
+
+def _kind_and_recipients(text: str) -> tuple[str, list[tuple[str, str]]]:
+    report = parse_report(text.encode("utf-8"))
+    return report.kind, [(r.address, r.action) for r in report.recipients]
+
+
+HELP_DESK_ACKNOWLEDGEMENT = """\
+From: "Example IT via RT" <it@example.net>
+To: list-bounces+Rt4821ab@lists.example.org
+Subject: [example.net #4821] AutoReply: [garden] Spring seed swap on Saturday
+In-Reply-To: <20241204091244.5531.garden@lists.example.org>
+Precedence: bulk
+RT-Ticket: example.net #4821
+Content-Type: text/plain; charset="utf-8"
+
+Greetings,
+
+This message has been automatically generated in response to the
+creation of a trouble ticket regarding your message.
+"""
+
+
+def test_a_help_desk_acknowledgement_is_an_auto_reply():
+    assert _kind_and_recipients(HELP_DESK_ACKNOWLEDGEMENT) == (
+        "auto-reply",
+        [("it@example.net", "")],
+    )
+
+
+def test_an_out_of_office_known_only_by_its_subject_is_an_auto_reply():
+    text = """\
+From: John Smith <john.smith@example.net>
+To: list-bounces+Dn7oof00@lists.example.org
+Subject: I will be out of the office starting 12/04/2024 and will not return until 12/11/2024.
+X-Mailer: Lotus Notes Release 7.0.2 September 26, 2006
+Content-type: text/plain; charset=US-ASCII
+
+I will respond to your message when I return.
+"""
+    assert _kind_and_recipients(text) == ("auto-reply", [("john.smith@example.net", "")])
+
+
+def test_an_answer_generated_by_a_service_is_an_auto_reply():
+    text = """\
+From: Example Support <support@example.net>
+To: list-bounces+Zd1tkt48@lists.example.org
+In-Reply-To: <20241204091244.5531.garden@lists.example.org>
+Subject: [Example Support] Re: [garden] Spring seed swap on Saturday
+Auto-Submitted: auto-generated
+Content-Type: text/plain; charset=utf-8
+
+Your request (48213) has been received and is being reviewed by our support staff.
+"""
+    assert _kind_and_recipients(text) == ("auto-reply", [("support@example.net", "")])
+
+
+OUTLOOK_TEXT_RECEIPT = """\
+From: "Victor Hale" <victor.hale@example.com>
+To: <list-bounces+Ol1rd007@lists.example.org>
+Subject: Read: [garden] Spring seed swap on Saturday
+X-Mailer: Microsoft Outlook 16.0
+Content-Type: text/plain;
+
+Your message
+
+
+was read on Wednesday, December 4, 2024 11:47:03 AM (UTC+00:00) London.
+"""
+
+
+def test_a_plain_text_read_receipt_is_a_displayed_disposition():
+    assert _kind_and_recipients(OUTLOOK_TEXT_RECEIPT) == (
+        "mdn",
+        [("victor.hale@example.com", "displayed")],
+    )
+
+
+def test_a_plain_text_not_read_receipt_is_a_deleted_disposition():
+    text = OUTLOOK_TEXT_RECEIPT.replace("Subject: Read:", "Subject: Not read:").replace(
+        "was read on", "was deleted without being read on"
+    )
+    assert _kind_and_recipients(text) == ("mdn", [("victor.hale@example.com", "deleted")])
+
+
+def test_a_lotus_notes_return_receipt_is_a_displayed_disposition():
+    text = """\
+Subject: Return Receipt
+To: list-bounces+Ln3rr009@lists.example.org
+From: Karl Hoffmann <karl.hoffmann@example.net>
+X-Mailer: Lotus Notes Release 8.5.3 September 15, 2011
+Content-type: text/plain; charset=US-ASCII
+
+Your document:\t[garden] Spring seed swap on Saturday
+was received by:\tKarl Hoffmann/Sales/Example
+at:\t04.12.2024 11:32:11
+"""
+    assert _kind_and_recipients(text) == ("mdn", [("karl.hoffmann@example.net", "displayed")])
+
+
+def test_a_person_writing_read_in_a_subject_sends_no_receipt():
+    text = """\
+From: Ann <ann@example.net>
+To: list-bounces+Q@lists.example.org
+Subject: Read: the book we talked about
+Content-Type: text/plain
+
+Have you read it yet?
+"""
+    assert parse_report(text.encode()).kind != "mdn"

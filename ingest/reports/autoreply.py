@@ -22,32 +22,49 @@ _AUTO_HEADERS = (
     "x-vacation",
     "x-ms-exchange-inbox-rules-loop",
 )
+_AUTO_HEADERS_TICKETS = ("rt-ticket", "x-rt-loop-prevention", "x-otrs-loop")
+# Searched in the subject after any list or ticket tags: "[#4821] AutoReply: ...".
 _SUBJECT = re.compile(
-    r"^\s*(?:auto(?:matic|matische)?[- ]?(?:reply|response|answer|antwort)"
-    r"|out of (?:the )?office|away from (?:the |my )?office|on vacation|vacation reply"
-    r"|abwesenheit|r[ée]ponse automatique|risposta automatica|respuesta autom[áa]tica"
-    r"|automatisch antwoord|autosvar|不在)",
+    r"auto(?:matic|matische)?[- ]?(?:reply|response|answer|antwort)|autoreply|auto-?respon"
+    r"|out of (?:the )?office|away from (?:the |my )?(?:office|mail|e-?mail|desk)"
+    r"|on vacation|vacation (?:reply|notice)|on leave|abwesenheit|nicht im büro|außer haus"
+    r"|r[ée]ponse automatique|absent du bureau|risposta automatica|fuori (?:sede|ufficio)"
+    r"|respuesta autom[áa]tica|fuera de la oficina|automatisch antwoord|afwezig|autosvar"
+    r"|不在|自動返信|自動応答|自动回复|자동 ?응답|автоответ",
+    re.IGNORECASE,
+)
+_BODY = re.compile(
+    r"this is an? automatic(?:ally generated)? (?:reply|response|answer|message)"
+    r"|automatically generated in response|this is an auto-?(?:reply|response)",
     re.IGNORECASE,
 )
 _PRECEDENCE = ("auto_reply", "auto-reply")
 
 
+def _answers_something(message: ReportMessage) -> bool:
+    return bool(message.msg.get("in-reply-to") or message.msg.get("references"))
+
+
 def looks_automatic(message: ReportMessage) -> bool:
-    """Whether the headers say a program answered on the recipient's behalf."""
+    """Whether the headers, the subject or the opening words say a program answered on the
+    recipient's behalf."""
     msg = message.msg
     submitted = (msg.get("auto-submitted") or "").strip().lower()
     if submitted.startswith("auto-replied"):
         return True
-    if any(msg.get(name) for name in _AUTO_HEADERS):
+    if submitted.startswith("auto-") and _answers_something(message):
+        return True  # Exchange and help desks answer with "auto-generated"
+    if any(msg.get(name) for name in _AUTO_HEADERS + _AUTO_HEADERS_TICKETS):
         return True
-    if (msg.get("precedence") or "").strip().lower() in _PRECEDENCE:
+    precedence = (msg.get("precedence") or "").strip().lower()
+    if precedence in _PRECEDENCE:
         return True
     if (msg.get("x-apple-action") or "").strip().upper() == "VACATION":
         return True
-    subject = message.subject
-    if subject.lower().startswith(("re:", "aw:", "fw:", "fwd:")):
-        subject = subject[subject.index(":") + 1 :]
-    return bool(_SUBJECT.match(subject))
+    if _SUBJECT.search(message.subject):
+        return True
+    opening = message.notification_text[:2000]
+    return bool((precedence == "junk" or submitted.startswith("auto-")) and _BODY.search(opening))
 
 
 def detect(message: ReportMessage) -> Report | None:

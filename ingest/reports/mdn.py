@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .fields import parse_fields, recipient_address
+from .fields import find_addresses, normalize_address, parse_fields, recipient_address
 from .message import ReportMessage, part_text
 from .results import RecipientResult, Report
 
@@ -69,3 +69,57 @@ def detect(message: ReportMessage) -> Report | None:
     if not action:
         report.problems.append(f"unreadable Disposition: {fields.get('disposition', '')!r}")
     return report
+
+
+# Read receipts some clients send as plain text instead of RFC 8098 (Outlook outside
+# Exchange's MDN conversion, Lotus Notes "Return Receipt").
+TEXT_NAME = "read-receipt-text"
+_RECEIPT_SUBJECT = re.compile(
+    r"^\s*(?:(?:not read|read|ungelesen|gelesen|non lu|lu|no leído|leído|non letto|letto"
+    r"|niet gelezen|gelezen|läst|lida|未開封|開封済み|已读)\s*:|return receipt\b)",
+    re.IGNORECASE,
+)
+_DELETED_WORDING = re.compile(
+    r"was deleted without being read|wurde ungelesen gelöscht|ohne gelesen zu werden"
+    r"|a été supprimé sans avoir été lu|fue eliminado sin ser leído|eliminato senza essere letto",
+    re.IGNORECASE,
+)
+_READ_WORDING = re.compile(
+    r"was read on|wurde am .{0,40}gelesen|a été lu le|fue leído el|è stato letto"
+    r"|is gelezen op|was received by:",
+    re.IGNORECASE,
+)
+
+
+def detect_text_receipt(message: ReportMessage) -> Report | None:
+    """A plain-text read receipt: "Read: subject" ... "was read on" (displayed), "Not read:"
+    ... "was deleted without being read" (deleted); the reader is the writer."""
+    from .bounce_text import has_bounce_structure
+
+    if not _RECEIPT_SUBJECT.match(message.subject) or has_bounce_structure(message):
+        return None
+    text = message.notification_text[:4000]
+    if _DELETED_WORDING.search(text):
+        action = "deleted"
+    elif _READ_WORDING.search(text):
+        action = "displayed"
+    else:
+        return None
+    addresses = find_addresses(message.header("from"))
+    if not addresses:
+        return None
+    wording = (_DELETED_WORDING.search(text) or _READ_WORDING.search(text)).group(0)
+    return Report(
+        kind="mdn",
+        detector=TEXT_NAME,
+        original_message_id=(message.msg.get("in-reply-to") or "").strip() or None,
+        recipients=[
+            RecipientResult(
+                address=normalize_address(addresses[0]),
+                action=action,
+                status=None,
+                diagnostic=wording,
+                disposition_mode="manual-action/MDN-sent-manually",
+            )
+        ],
+    )

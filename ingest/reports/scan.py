@@ -44,6 +44,7 @@ DETECTORS: list[Detector] = [
     dsn.detect_mislabelled,
     amazonses.detect,
     autoreply.detect,
+    mdn.detect_text_receipt,
     *WORDING_DETECTORS,
 ]
 
