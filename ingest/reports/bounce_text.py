@@ -83,12 +83,13 @@ _ERROR_WORDS = re.compile(
     r"|unreachable|not reachable|does not|doesn't|unavailable|problem|reason|loops? back"
     r"|no (?:mx|a|dns)\b|(?:could ?n[o']t|cannot|can't) (?:find|resolve|connect)|nxdomain"
     r"|host not found|name (?:service|server) error|no route|not respond"
+    r"|(?:could ?n[o']t|cannot|can't) be (?:found|delivered)|(?:was ?n[o']t|not) delivered"
     r"|エラー|失敗",
     re.IGNORECASE,
 )
 
 
-_SECTION_TITLE = re.compile(r"^\s*[-=_*]{2,}.*[-=_*]{2,}\s*$")
+_SECTION_TITLE = re.compile(r"^\s*[-=_]{2,}.*[-=_]{2,}\s*$")
 
 
 def has_error_words(text: str) -> bool:
@@ -119,12 +120,14 @@ def notice_reason(message: ReportMessage) -> str:
     text = message.notification_text
     reason = error_lines(text)
     if not reason:
+        paragraphs = []
         for paragraph in _PARAGRAPH_BREAK.split(text):
             lines = [ln for ln in paragraph.strip().splitlines() if not _SECTION_TITLE.match(ln)]
-            candidate = "\n".join(lines).strip()
-            if len(candidate) >= 20 and not find_addresses(candidate):
-                reason = candidate
-                break
+            paragraphs.append("\n".join(lines).strip())
+        reason = next(
+            (p for p in paragraphs if len(p) >= 20 and not find_addresses(p)),
+            next((p for p in paragraphs if len(p) >= 40), ""),
+        )
     message.memo["notice_reason"] = reason = clean_diagnostic(reason)
     return reason
 

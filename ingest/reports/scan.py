@@ -73,13 +73,14 @@ def _fill_diagnostics(report: Report, message: ReportMessage) -> None:
     ]
     if not missing:
         return
-    details = {
-        normalize_address(address).lower(): detail
-        for address, detail, _following in recipient_blocks.candidates(message)
-        if has_error_words(detail)
-    }
+    details: dict[str, str] = {}
+    for address, detail, _following in recipient_blocks.candidates(message):
+        key = normalize_address(address).lower()
+        if detail.strip() and (key not in details or has_error_words(detail)):
+            details[key] = detail
     for result in missing:
-        detail = details.get(normalize_address(result.address).lower())
+        names = [result.address, result.original_recipient or ""]
+        detail = next((details[n.lower()] for n in names if n.lower() in details), "")
         result.diagnostic = clean_diagnostic(detail) if detail else notice_reason(message)
 
 
