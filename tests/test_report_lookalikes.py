@@ -231,3 +231,16 @@ Content-Type: text/plain
 Have you read it yet?
 """
     assert parse_report(text.encode()).kind != "mdn"
+
+
+def test_an_absence_notice_without_any_marks_is_an_auto_reply():
+    text = """\
+From: Dev Patel <dpatel@example.com>
+To: list-bounces+Gw1@lists.example.org
+Subject: Re: [garden] Spring seed swap on Saturday
+X-Mailer: GroupWise Internet Agent 8.0.3
+Content-Type: text/plain
+
+I am out of the office until Monday, December 9, with limited access to e-mail.
+"""
+    assert _kind_and_recipients(text) == ("auto-reply", [("dpatel@example.com", "")])

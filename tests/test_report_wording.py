@@ -548,3 +548,120 @@ def test_a_gateway_summary_of_the_refused_message_names_its_recipient():
     assert [(a, action) for a, action, _s in found(GATEWAY_SUMMARY)] == [
         ("it@example.com", "failed")
     ]
+
+
+POSTFIX_SUCCESS = """\
+From: MAILER-DAEMON@mail.example.org (Mail Delivery System)
+To: list-bounces@example.org
+Subject: Successful Mail Delivery Report
+Content-Type: text/plain
+
+This is the mail system at host mail.example.org.
+
+Your message was successfully delivered to the destination(s)
+listed below. If the message was delivered to mailbox you will
+receive no further notifications. Otherwise you may still receive
+notifications of mail delivery errors from other systems.
+
+                   The mail system
+
+<tara@example.org>: delivered to mailbox
+
+<ugo@example.com>: delivery via exchange.example.com[192.0.2.46]:25: 250 2.6.0
+    <20241204.4711@example.org> Queued mail for delivery
+"""
+
+
+def test_a_success_report_without_its_status_part_delivers_and_relays():
+    assert found(POSTFIX_SUCCESS) == [
+        ("tara@example.org", "delivered", "2.0.0"),
+        ("ugo@example.com", "relayed", "2.6.0"),
+    ]
+
+
+SENDMAIL_TWO_SECTIONS = """\
+From: Mail Delivery Subsystem <MAILER-DAEMON@relay.example.org>
+To: list-bounces@example.org
+Subject: Returned mail: see transcript for details
+Content-Type: text/plain
+
+The original message was received at Wed, 4 Dec 2024 09:00:00 +0100
+from host.example.org [192.0.2.10]
+
+   ----- The following addresses had permanent fatal errors -----
+<jonas@example.com>
+    (reason: 550 5.1.1 User unknown)
+
+   ----- The following addresses had transient non-fatal errors -----
+<lars@example.net>
+    (reason: 451 4.3.0 Temporary system failure)
+"""
+
+
+def test_sendmail_section_titles_may_hold_hyphens():
+    assert found(SENDMAIL_TWO_SECTIONS) == [
+        ("jonas@example.com", "failed", "5.1.1"),
+        ("lars@example.net", "delayed", "4.3.0"),
+    ]
+
+
+EZWEB_FOOTER = """\
+From: Postmaster@ezweb.example.jp
+To: list-bounces@example.org
+Subject: Mail System Error - Returned Mail
+Content-Type: text/plain
+
+The user(s) account is disabled.
+
+<taro@ezweb.example.jp>
+
+Please reply to <Postmaster@ezweb.example.jp>
+if you feel this message to be in error.
+"""
+
+
+def test_a_footer_about_errors_is_not_the_reason():
+    (result,) = parse_report(EZWEB_FOOTER.encode()).recipients
+    assert result.address == "taro@ezweb.example.jp"
+    assert result.diagnostic.startswith("The user(s) account is disabled.")
+
+
+def test_recipient_labels_in_chinese_and_korean_lead_blocks():
+    chinese = """\
+From: postmaster@126.example.com
+To: list-bounces@example.org
+Subject: =?utf-8?b?6YKu5Lu25oqV6YCS5aSx6LSl?=
+Content-Type: text/plain; charset=utf-8
+
+您发送的邮件无法投递。
+收件人：lihua_2008@126.example.com
+原因：550 User not found
+"""
+    korean = """\
+From: MAILER-DAEMON@daum.example.net
+To: list-bounces@example.org
+Subject: Undeliverable
+Content-Type: text/plain; charset=utf-8
+
+메일이 전송되지 않았습니다.
+
+받는 사람 : hyun.park@hanmail.example.net
+실패 이유 : 552 5.2.2 Mailbox full
+"""
+    assert found(chinese) == [("lihua_2008@126.example.com", "failed", "5.0.0")]
+    assert found(korean) == [("hyun.park@hanmail.example.net", "failed", "5.2.2")]
+
+
+def test_your_e_mail_to_names_the_recipient():
+    text = """\
+From: SMS Gateway <postmaster@sms.example.net>
+To: list-bounces@example.org
+Subject: SMS Delivery Failure
+Content-Type: text/plain
+
+Your e-mail to 4475550123@sms.example.net could not be delivered as a text message.
+The number is not a mobile subscriber.
+"""
+    assert [(a, action) for a, action, _s in found(text)] == [
+        ("4475550123@sms.example.net", "failed")
+    ]

@@ -38,6 +38,15 @@ _BODY = re.compile(
     r"|automatically generated in response|this is an auto-?(?:reply|response)",
     re.IGNORECASE,
 )
+# A person's absence notice opens with it; nobody writes that to a list's return path.
+_ABSENCE = re.compile(
+    r"^\W*(?:i am|i'm|i will be|i'll be)(?: currently)? (?:out of (?:the )?office|away|on"
+    r" (?:vacation|holiday|leave|annual leave|parental leave)|travell?ing)"
+    r"|^\W*(?:ich bin|ich befinde mich)[^.\n]{0,40}(?:abwesend|nicht im büro|im urlaub)"
+    r"|^\W*je suis (?:absent|en congé|en vacances)|^\W*(?:estoy|me encuentro) fuera"
+    r"|^\W*sono (?:assente|fuori ufficio|in ferie)",
+    re.IGNORECASE,
+)
 _PRECEDENCE = ("auto_reply", "auto-reply")
 
 
@@ -64,6 +73,8 @@ def looks_automatic(message: ReportMessage) -> bool:
     if _SUBJECT.search(message.subject):
         return True
     opening = message.notification_text[:2000]
+    if _ABSENCE.search(opening.lstrip()):
+        return True
     return bool((precedence == "junk" or submitted.startswith("auto-")) and _BODY.search(opening))
 
 

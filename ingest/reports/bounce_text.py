@@ -77,13 +77,14 @@ _RETURNED_SUBJECT = re.compile(
 _SMTP_REPLY = re.compile(r"(?<![\w.:/=-])([245])[0-5]\d(?=[ -]|$)", re.MULTILINE)
 _MAX_DIAGNOSTIC = 1000
 _ERROR_WORDS = re.compile(
-    r"(?<![\d.])[245]\d\d\b|[245]\.\d{1,3}\.\d{1,3}|error|fail|unable|unknown|reject|denied"
+    r"(?<![\d.])[45]\d\d\b(?!\.\d)|[45]\.\d{1,3}\.\d{1,3}|error|fail|unable|unknown|reject|denied"
     r"|refused|full|quota|expired|timed? ?out|invalid|not (?:found|exist|valid|listed|recogni)"
     r"|no such|deferred|blocked|blacklist|disabled|suspended|too (?:big|large|many)|exceeded"
     r"|unreachable|not reachable|does not|doesn't|unavailable|problem|reason|loops? back"
     r"|no (?:mx|a|dns)\b|(?:could ?n[o']t|cannot|can't) (?:find|resolve|connect)|nxdomain"
     r"|host not found|name (?:service|server) error|no route|not respond"
     r"|(?:could ?n[o']t|cannot|can't) be (?:found|delivered)|(?:was ?n[o']t|not) delivered"
+    r"|non-?existent|unroutea?ble|too long|\bloop"
     r"|エラー|失敗",
     re.IGNORECASE,
 )
@@ -92,9 +93,17 @@ _ERROR_WORDS = re.compile(
 _SECTION_TITLE = re.compile(r"^\s*[-=_]{2,}.*[-=_]{2,}\s*$")
 
 
+# Footers that mention errors without stating one.
+_FOOTER = re.compile(
+    r"if you (?:feel|believe|think)[^.\n]*\bin error|please (?:reply|write|send mail) to"
+    r"[^.\n]*postmaster[^.\n]*",
+    re.IGNORECASE,
+)
+
+
 def has_error_words(text: str) -> bool:
     """Whether a piece of text states an error (a reply code or an error word)."""
-    return bool(_ERROR_WORDS.search(text))
+    return bool(_ERROR_WORDS.search(_FOOTER.sub("", text)))
 
 
 def error_lines(text: str, limit: int = 5) -> str:
@@ -206,6 +215,26 @@ def _unfolded_notification(message: ReportMessage) -> str:
     return text
 
 
+_SUCCESS_SUBJECT = re.compile(
+    r"successful (?:mail )?delivery|(?:mail )?delivery status report|^\s*(?:delivered|relayed)\s*:",
+    re.IGNORECASE,
+)
+_SUCCESS_WORDING = re.compile(
+    r"successfully (?:delivered|relayed|transmitted)|delivered successfully"
+    r"|delivery report that you requested|had successful delivery",
+    re.IGNORECASE,
+)
+_RELAYED_LINE = re.compile(r"delivery via |relayed|forwarded to", re.IGNORECASE)
+
+
+def is_success_notice(message: ReportMessage) -> bool:
+    """Whether the notice reports deliveries (Postfix's "Successful Mail Delivery Report",
+    a verification report) rather than failures."""
+    if _SUCCESS_SUBJECT.search(message.subject):
+        return True
+    return bool(_SUCCESS_WORDING.search(_unfolded_notification(message)))
+
+
 def says_given_up(message: ReportMessage) -> bool:
     """Whether the report says the mail system gave up (or returns the message as failed)."""
     subject = message.subject
@@ -273,6 +302,13 @@ def wording_report(message: ReportMessage, name: str, results: list[RecipientRes
     if temporary and not says_given_up(message):
         for result in temporary:
             result.action = "delayed"
+    if is_success_notice(message):
+        # A recipient line with no error in a delivery report was delivered or relayed.
+        for result in seen.values():
+            if result.diagnostic.strip() and not has_error_words(result.diagnostic):
+                relayed = _RELAYED_LINE.search(result.diagnostic)
+                result.action = "relayed" if relayed else "delivered"
+                result.status = find_status(result.diagnostic) or "2.0.0"
     for result in seen.values():
         if not result.diagnostic.strip():
             result.diagnostic = notice_reason(message)

@@ -268,6 +268,10 @@ class ReportMessage:
             if ctype in ("message/rfc822", "message/global"):
                 payload = part.get_payload()
                 if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                    encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
+                    if encoding in _ENCODED:  # sent encoded: the parser left it as text
+                        text = _transfer_decoded(payload[0].as_string(), encoding)
+                        return email.message_from_string(text, policy=compat32)
                     return payload[0]
             elif ctype in ("text/rfc822-headers", "text/global-headers"):
                 text = part_text(part).lstrip()

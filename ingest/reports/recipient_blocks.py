@@ -16,6 +16,7 @@ from .bounce_text import (
     has_error_words,
     is_delay_warning,
     is_own_address,
+    is_success_notice,
     looks_like_bounce,
     recipient_result,
     status_in,
@@ -29,9 +30,10 @@ NAME = "recipient-blocks"
 # A line led by an address: indentation, an optional bullet, an optional label naming it
 # ("Addressee:", PMDF and Notes-like notices), optional <> or quotes.
 _LEAD = re.compile(
-    r"^[ \t]*(?:[*>•·-]+[ \t]*|\d{1,2}[.)][ \t]+)?"
+    r"^[ \t\u3000]*(?:[*>•·-]+[ \t]*|\d{1,2}[.)][ \t]+)?"
     r"(?:(?i:addressee|recipient(?: address)?|failed recipient|original (?:address|recipient)"
-    r"|final recipient|empfänger|destinataire)[ \t]*:[ \t]*)?"
+    r"|final recipient|empfänger|destinataire|destinatario|收件人|收信人|收件者|받는 ?사람|수신자"
+    r"|宛先|送信先|送付先|получатель|адресат)[ \t\u3000]*[:：][ \t\u3000]*)?"
     r"[<\"'\[]?(?P<address>" + ADDRESS.pattern + r")"
     r"[>\"'\]]?(?P<rest>(?:[\s:;,.(\[<]|\.\.\.|$).*)$"
 )
@@ -99,6 +101,18 @@ def _preceding(lines: list[str], number: int) -> str:
     return "\n".join(above)
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _continues_block(lines: list[str], lead: int, number: int) -> bool:
+    """Whether an address line indented deeper than the block's lead, with no blank line
+    between, is the block's error text wrapped onto it ("250 2.6.0\n    <id@host> Queued")."""
+    if _indent(lines[number]) <= _indent(lines[lead]):
+        return False
+    return all(line.strip() for line in lines[lead + 1 : number])
+
+
 def candidates(message: ReportMessage) -> list[tuple[str, str, str]]:
     """(address, error text, text down to the next block) for each address-led block."""
     text = message.notification_text
@@ -112,10 +126,13 @@ def candidates(message: ReportMessage) -> list[tuple[str, str, str]]:
             continue
         if leads and leads[-1][1] == address and lines[number][:1].isspace():
             continue
+        if leads and _continues_block(lines, leads[-1][0], number):
+            continue
         leads.append((number, address, rest))
         if len(leads) >= MAX_RECIPIENTS:
             break
     out = []
+    success = is_success_notice(message)
     run_start = 0
     for index, (number, address, rest) in enumerate(leads):
         stop = leads[index + 1][0] if index + 1 < len(leads) else len(lines)
@@ -129,6 +146,8 @@ def candidates(message: ReportMessage) -> list[tuple[str, str, str]]:
             detail = "\n".join(filter(None, [above, detail]))
         if has_error_words(detail) or _INTRODUCES_RECIPIENTS.search(above):
             out.append((address, detail, following))
+        elif success and detail.strip():
+            out.append((address, detail, following))  # "delivered to mailbox"
     return out
 
 
@@ -171,7 +190,7 @@ def results_from(message: ReportMessage, found: list[tuple[str, str, str]], name
             status = status_in(context, "")
             if status is not None:
                 result.status = status
-            if not has_error_words(result.diagnostic):
+            if not has_error_words(result.diagnostic) and not is_success_notice(message):
                 lines = error_lines(following) or _whole_errors(message)
                 result.diagnostic = clean_diagnostic(lines) or result.diagnostic
         results.append(result)

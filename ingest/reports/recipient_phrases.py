@@ -25,10 +25,11 @@ _PHRASE = re.compile(
     r"(?:user(?:id|name)?|recipient|address(?:ee)?|mailbox|account)"
     r"|user unknown|no such (?:user|recipient|mailbox)|rcpt to|recipient(?:'s)?(?: address)?"
     r"|returned (?:permanent |temporary )?errors?|failed recipients?|following recipients?"
-    r"|following address(?:es)?|your (?:message|mail) to|mailbox (?:is )?(?:full|unavailable)"
+    r"|following address(?:es)?|your (?:message|e-?mail|mail|fax|sms|text|mms) to"
+    r"|mailbox (?:is )?(?:full|unavailable)"
     r"|(?:message|mail|e-?mail) (?:that )?you sent to"
     r"|message could not be delivered to|delivered to the following|following message to"
-    r"|宛先|あて先|送信先)",
+    r"|宛先|あて先|送信先|收件人|收信人|收件者|받는 ?사람|수신자|получател[ья]|адресат)",
     re.IGNORECASE,
 )
 _PHRASED_ADDRESS = re.compile(

@@ -14,6 +14,7 @@ from .bounce_text import (
     error_lines,
     is_delay_warning,
     is_own_address,
+    is_success_notice,
     looks_like_bounce,
     recipient_result,
     wording_report,
@@ -90,7 +91,7 @@ def summarised_headers(message: ReportMessage) -> Message | None:
 
 def detect(message: ReportMessage) -> Report | None:
     """A single recipient taken from the returned message, when the report is a bounce."""
-    if not looks_like_bounce(message):
+    if not looks_like_bounce(message) or is_success_notice(message):
         return None
     headers = returned_headers(message) or summarised_headers(message)
     if headers is None:

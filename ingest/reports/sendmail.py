@@ -24,8 +24,10 @@ from .recipient_blocks import lead_lines
 from .results import Report
 
 NAME = "sendmail"
+# Titles may hold single hyphens ("transient non-fatal errors").
 _SECTION = re.compile(
-    r"^\s*-{2,}\s*(?P<title>[^-\n]*?(?:address|recipient)[^-\n]*?)\s*-{2,}\s*$",
+    r"^\s*-{2,}\s*(?P<title>(?:[^-\n]|-(?!-))*?(?:address|recipient)(?:[^-\n]|-(?!-))*?)"
+    r"\s*-{2,}\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _ANY_SECTION = re.compile(r"^\s*-{2,}\s*\S.*?-{2,}\s*$", re.MULTILINE)
