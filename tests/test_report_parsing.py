@@ -815,7 +815,7 @@ Subject: Warning: could not send message for past 4 hours
 Warning: message still undelivered after 4 hours
 """
     (sam,) = parse_report(text.encode()).recipients
-    assert (sam.address, sam.action, sam.status) == ("sam@example.com", "delayed", "4.0.0")
+    assert (sam.address, sam.action, sam.status) == ("sam@example.com", "delayed", "4.4.1")
 
 
 def test_exchange_text_with_display_name_line():

@@ -160,7 +160,7 @@ Reason:
 
 def test_a_label_before_each_address_still_leads_its_block():
     assert found(PMDF_ADDRESSEE) == [
-        ("ivo@example.net", "failed", "5.0.0"),
+        ("ivo@example.net", "failed", "5.1.3"),
         ("jana@example.net", "failed", "5.0.0"),
     ]
 
@@ -230,7 +230,7 @@ No MX or A records for nosuchhost.example.net
 def test_a_dns_failure_is_an_error_text():
     assert found(YAHOO_TWO) == [
         ("a.kowalski@example.net", "failed", "5.2.2"),
-        ("info@nosuchhost.example.net", "failed", "5.0.0"),
+        ("info@nosuchhost.example.net", "failed", "5.1.2"),
     ]
 
 
@@ -367,6 +367,23 @@ The following recipients were affected:
  Tue 2024-05-14 16:14:01.970: <-- 550 5.1.1 <kenji@example.jp>... User unknown
 --- End Transcript ---
 """
+
+
+def test_wording_without_a_code_gives_the_status_detail():
+    # RFC 3463 subject and detail from the words; the class from the action.
+    for words, status in (
+        ("Mailbox is full", "5.2.2"),
+        ("User unknown", "5.1.1"),
+        ("Host or domain name not found", "5.1.2"),
+        ("Message size exceeds fixed maximum message size", "5.3.4"),
+        ("Relay access denied", "5.7.1"),
+        ("retry timeout exceeded", "5.4.7"),
+        ("存在しません", "5.1.1"),
+    ):
+        text = MDAEMON_TRANSCRIPT.split("--- Session")[0].replace(
+            "PERMANENT fatal delivery errors!", words
+        )
+        assert found(text) == [("kenji@example.jp", "failed", status)], words
 
 
 def test_a_success_code_in_a_transcript_is_not_the_failure_status():
@@ -648,7 +665,7 @@ Content-Type: text/plain; charset=utf-8
 받는 사람 : hyun.park@hanmail.example.net
 실패 이유 : 552 5.2.2 Mailbox full
 """
-    assert found(chinese) == [("lihua_2008@126.example.com", "failed", "5.0.0")]
+    assert found(chinese) == [("lihua_2008@126.example.com", "failed", "5.1.1")]
     assert found(korean) == [("hyun.park@hanmail.example.net", "failed", "5.2.2")]
 
 

@@ -256,15 +256,52 @@ def is_delay_warning(message: ReportMessage) -> bool:
     )
 
 
+# What an error text without a code says, as the subject and detail of an RFC 3463 code
+# (the class comes from the reply or the action). First match wins.
+_REASON_DETAILS = (
+    (re.compile(r"loops? back|mail loop|looping|too many (?:\"?received|hops)|hop count", re.I),
+     "4.6"),
+    (re.compile(r"(?:message|mail)(?: size)? (?:is )?too (?:big|large)|size (?:limit|exceeds)"
+                r"|exceeds? (?:the )?(?:maximum|fixed maximum|size)|容量制限|サイズ", re.I), "3.4"),
+    (re.compile(r"mailbox (?:is )?full|over ?quota|quota (?:exceeded|full)|insufficient (?:disk )?"
+                r"space|storage (?:is )?full|容量|いっぱい|满|용량|переполнен", re.I), "2.2"),
+    (re.compile(r"(?:account|mailbox|user) (?:is )?(?:disabled|suspended|inactive|locked|blocked"
+                r"|deactivated)|停止|無効", re.I), "2.1"),
+    (re.compile(r"mailbox name not allowed|(?:bad|invalid) (?:address )?syntax", re.I), "1.3"),
+    (re.compile(r"user unknown|unknown user|no such (?:user|mailbox|recipient|address)"
+                r"|(?:mailbox|recipient|address|user|account)(?: name)? (?:is )?"
+                r"(?:not found|unknown|invalid|unavailable|does ?n[o']t exist)"
+                r"|does ?n[o']t exist|not listed in|invalid (?:recipient|address|mailbox|user)"
+                r"|no mailbox here|unrouteable|存在しません|宛先不明|不存在|없는|не существует"
+                r"|нет такого", re.I), "1.1"),
+    (re.compile(r"host (?:or domain name )?(?:not found|unknown)|domain (?:not found|does ?n[o']t"
+                r" exist)|no (?:mx|a)\b|nxdomain|name service error|non-?existent host", re.I),
+     "1.2"),
+    (re.compile(r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)", re.I), "7.1"),
+    (re.compile(r"spam|blacklist|blocklist|block(?:ed)?\b|policy|reject(?:ed)? for|受信拒否"
+                r"|denied|not (?:allowed|authori[sz]ed|permitted)", re.I), "7.1"),
+    (re.compile(r"expired|retry timeout|too long in (?:the )?queue|could not be delivered (?:for|"
+                r"within)|giving up", re.I), "4.7"),
+    (re.compile(r"connection (?:refused|timed out|reset)|timed? ?out|not respond"
+                r"|unreachable|no route", re.I), "4.1"),
+)
+
+
 def status_in(text: str, action: str) -> str | None:
-    """The RFC 3463 code in an error text, else the class of its SMTP reply, else a default."""
+    """The RFC 3463 code in an error text, else the class of its SMTP reply (or of the
+    action) with the detail its wording gives, else a default."""
     status = find_status(text, errors_only=True)
     if status:
         return status
     reply = _SMTP_REPLY.search(text)
     if reply and reply.group(1) != "2":
-        return f"{reply.group(1)}.0.0"
-    return {"failed": "5.0.0", "delayed": "4.0.0"}.get(action)
+        status_class = reply.group(1)
+    else:
+        status_class = {"failed": "5", "delayed": "4"}.get(action)
+        if status_class is None:
+            return None
+    detail = next((d for pattern, d in _REASON_DETAILS if pattern.search(text)), "0.0")
+    return f"{status_class}.{detail}"
 
 
 def clean_diagnostic(text: str) -> str:

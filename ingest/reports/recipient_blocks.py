@@ -188,6 +188,8 @@ def results_from(message: ReportMessage, found: list[tuple[str, str, str]], name
         if status_in(detail, "") is None:
             context = following if len(blocks) > 1 else following + "\n" + whole
             status = status_in(context, "")
+            if status is None and (result.status or "").endswith(".0.0"):
+                status = status_in(context, result.action)  # the detail from the words
             if status is not None:
                 result.status = status
             if not has_error_words(result.diagnostic) and not is_success_notice(message):
