@@ -25,7 +25,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"|non remis|no entregado|non consegnato|onbestelbaar|delivery failure|mail failure"
     r"|error sending|message delivery|warning: message|delayed mail|mail delayed"
     r"|配信|不達|エラー|送信できません|не доставлено|失败|退信"
-    r"|no se puede entregar|zustellung verzögert|non remis|não (?:pode ser )?entregue"
+    r"|no se puede entregar|zustellung verzögert|não (?:pode ser )?entregue"
     r"|impossibile recapitare|kan niet worden bezorgd",
     re.IGNORECASE,
 )
@@ -88,11 +88,7 @@ _ERROR_WORDS = re.compile(
     r"|エラー|失敗",
     re.IGNORECASE,
 )
-
-
 _SECTION_TITLE = re.compile(r"^\s*[-=_]{2,}.*[-=_]{2,}\s*$")
-
-
 # Footers that mention errors without stating one.
 _FOOTER = re.compile(
     r"if you (?:feel|believe|think)[^.\n]*\bin error|please (?:reply|write|send mail) to"
@@ -111,7 +107,7 @@ def error_lines(text: str, limit: int = 5) -> str:
     lines = [
         line.strip()
         for line in text.splitlines()
-        if _ERROR_WORDS.search(line) and not _SECTION_TITLE.match(line)
+        if has_error_words(line) and not _SECTION_TITLE.match(line)
     ]
     return "\n".join(lines[:limit])
 
