@@ -682,3 +682,63 @@ The number is not a mobile subscriber.
     assert [(a, action) for a, action, _s in found(text)] == [
         ("4475550123@sms.example.net", "failed")
     ]
+
+
+NOTES_REASONS_FIRST = """\
+From: Postmaster@notes.example.co.jp
+To: list-bounces@example.org
+Subject: DELIVERY FAILURE: User hiro.tanaka not listed in Domino Directory
+Content-Type: text/plain
+
+------- Failure Reasons  --------
+
+User not listed in public Name & Address Book
+hiro.tanaka@example.co.jp
+Recipient's mail database is over its size quota
+m.ito@example.co.jp
+"""
+
+
+def test_reasons_written_above_each_address_belong_to_it():
+    assert found(NOTES_REASONS_FIRST) == [
+        ("hiro.tanaka@example.co.jp", "failed", "5.1.1"),
+        ("m.ito@example.co.jp", "failed", "5.2.2"),
+    ]
+
+
+def test_bare_addresses_listed_together_share_the_reason_below():
+    text = """\
+From: Postmaster@ezweb.example.jp
+To: list-bounces@example.org
+Subject: Mail System Error - Returned Mail
+Content-Type: text/plain
+
+<yuto.k@ezweb.example.jp>
+<aoi-n@ezweb.example.jp>
+
+Each of the following recipients was rejected by a remote mail server.
+"""
+    assert found(text) == [
+        ("yuto.k@ezweb.example.jp", "failed", "5.0.0"),
+        ("aoi-n@ezweb.example.jp", "failed", "5.0.0"),
+    ]
+
+
+def test_the_last_attempt_decides_for_an_address_named_twice():
+    text = """\
+From: SurfControl <postmaster@gw.example.net>
+To: list-bounces@example.org
+Subject: Weekly digest
+Content-Type: text/plain
+
+Attempt 1:
+yolanda@example.net
+  [192.0.2.8], 452 4.2.2 Mailbox temporarily over quota
+
+Attempt 2:
+yolanda@example.net
+  [192.0.2.8], 552 5.2.2 Mailbox over quota
+
+--- Message non-deliverable.
+"""
+    assert found(text) == [("yolanda@example.net", "failed", "5.2.2")]

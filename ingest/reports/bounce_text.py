@@ -65,7 +65,7 @@ _GIVE_UP_WORDING = re.compile(
     r"giving up|gave up|given up|permanent(?:ly)? (?:error|fail)|failed permanently"
     r"|not going to try again|will not be retried|no further (?:delivery )?attempts"
     r"|has been returned|returning message to sender|message (?:has )?expired"
-    r"|retry timeout exceeded",
+    r"|retry timeout exceeded|(?:message|mail) (?:is )?non-?deliverable",
     re.IGNORECASE,
 )
 # "Temporary delivery failure" is a warning, not a return.
@@ -259,7 +259,7 @@ _REASON_DETAILS = (
      "4.6"),
     (re.compile(r"(?:message|mail)(?: size)? (?:is )?too (?:big|large)|size (?:limit|exceeds)"
                 r"|exceeds? (?:the )?(?:maximum|fixed maximum|size)|容量制限|サイズ", re.I), "3.4"),
-    (re.compile(r"mailbox (?:is )?full|over ?quota|quota (?:exceeded|full)|insufficient (?:disk )?"
+    (re.compile(r"mailbox (?:is )?full|quota|insufficient (?:disk )?"
                 r"space|storage (?:is )?full|容量|いっぱい|满|용량|переполнен", re.I), "2.2"),
     (re.compile(r"(?:account|mailbox|user) (?:is )?(?:disabled|suspended|inactive|locked|blocked"
                 r"|deactivated)|停止|無効", re.I), "2.1"),

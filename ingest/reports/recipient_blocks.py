@@ -133,11 +133,12 @@ def candidates(message: ReportMessage) -> list[tuple[str, str, str]]:
             break
     out = []
     success = is_success_notice(message)
+    details = _block_details(lines, leads)
     run_start = 0
-    for index, (number, address, rest) in enumerate(leads):
+    for index, (number, address, _rest) in enumerate(leads):
         stop = leads[index + 1][0] if index + 1 < len(leads) else len(lines)
         following = "\n".join(lines[number + 1 : stop])
-        detail = _detail(lines, number, stop, rest, address)
+        detail = details[index]
         # Addresses on consecutive lines form one list, introduced by the paragraph above it.
         if index and not (number == leads[index - 1][0] + 1 and not leads[index - 1][2].strip()):
             run_start = index
@@ -149,6 +150,50 @@ def candidates(message: ReportMessage) -> list[tuple[str, str, str]]:
         elif success and detail.strip():
             out.append((address, detail, following))  # "delivered to mailbox"
     return out
+
+
+def _bare(rest: str) -> bool:
+    return not rest.strip(" \t:;,.")
+
+
+def _reasons_above(lines: list[str], leads: list[tuple[int, str, str]]) -> bool:
+    """Whether each bare address line has its reason on the line just above it (Notes'
+    "Failure Reasons": reason, address, reason, address)."""
+    numbers = {number for number, _address, _rest in leads}
+    for number, _address, rest in leads:
+        above = lines[number - 1] if number else ""
+        if not _bare(rest) or not above.strip() or number - 1 in numbers:
+            return False
+        if not has_error_words(above):
+            return False
+    last = leads[-1][0] if leads else 0
+    return bool(leads) and (last + 1 >= len(lines) or not lines[last + 1].strip())
+
+
+def _block_details(lines: list[str], leads: list[tuple[int, str, str]]) -> list[str]:
+    """The error text of each address block; bare addresses listed on consecutive lines
+    share the text under the last of them."""
+    if _reasons_above(lines, leads):
+        details = []
+        for index, (number, _address, _rest) in enumerate(leads):
+            start = leads[index - 1][0] + 1 if index else number - 1
+            details.append("\n".join(ln.strip() for ln in lines[start:number] if ln.strip()))
+        return details
+    details = []
+    for index, (number, address, rest) in enumerate(leads):
+        stop = leads[index + 1][0] if index + 1 < len(leads) else len(lines)
+        details.append(_detail(lines, number, stop, rest, address))
+    end = len(leads) - 1
+    while end > 0:
+        start = end
+        while (start > 0 and leads[start][0] == leads[start - 1][0] + 1
+               and _bare(leads[start - 1][2])):
+            start -= 1
+        for member in range(start, end):
+            if not details[member].strip():
+                details[member] = details[end]
+        end = start - 1
+    return details
 
 
 def prefer_real_recipients(
@@ -168,6 +213,15 @@ def prefer_real_recipients(
     return kept or found
 
 
+def _better_detail(earlier: str, later: str) -> bool:
+    """Whether a later block for the same address says more: an error where the first had
+    none, or a permanent reply after a temporary one (the last attempt's verdict)."""
+    if not has_error_words(earlier):
+        return has_error_words(later)
+    first, last = status_in(earlier, ""), status_in(later, "")
+    return bool(first and last and first[0] == "4" and last[0] == "5")
+
+
 def results_from(message: ReportMessage, found: list[tuple[str, str, str]], name: str) -> Report:
     """Turn (address, detail, following text) candidates into a wording-based Report.
 
@@ -179,7 +233,7 @@ def results_from(message: ReportMessage, found: list[tuple[str, str, str]], name
         key = normalize_address(address).lower()
         if key not in blocks:
             blocks[key] = (address, detail, following)
-        elif not has_error_words(blocks[key][1]) and has_error_words(detail):
+        elif _better_detail(blocks[key][1], detail):
             blocks[key] = (blocks[key][0], detail, following)
     whole = message.notification_text
     results = []
