@@ -37,11 +37,11 @@ _PHRASED_ADDRESS = re.compile(
     re.IGNORECASE,
 )
 # A server's reply quoting the address: "550 5.1.1 <a@x>... User unknown", "550 <a@x>: Recipient
-# address rejected".
+# address rejected", "552 5.2.2 <a@x> Mailbox quota exceeded".
 _REPLY_NAMING = re.compile(
     r"(?<![\w.])[45]\d\d[ -](?:[45]\.\d{1,3}\.\d{1,3}[ -])?\s*<(?P<address>"
     + ADDRESS.pattern
-    + r")>(?:\.\.\.|:)\s*\S",
+    + r")>(?:(?:\.\.\.|:)\s*|\s+)\S",
     re.IGNORECASE,
 )
 # "...returned permanent errors: a@x, b@y." names several at once.
