@@ -742,3 +742,79 @@ yolanda@example.net
 --- Message non-deliverable.
 """
     assert found(text) == [("yolanda@example.net", "failed", "5.2.2")]
+
+
+def test_a_recipient_list_wrapped_under_its_first_address_is_read_whole():
+    text = """\
+From: MAILER-DAEMON@james.example.com
+To: list-bounces@example.org
+Subject: [BOUNCE]
+Content-Type: text/plain
+
+Hi. This is the James mail server at james.example.com.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+
+Error message below:
+550 5.1.1 Requested action not taken: mailbox unavailable
+
+Message details:
+  Subject: Weekly digest
+  RCPT TO: lea@example.com
+           marc@example.com
+  From: Pat Poster <poster@example.org>
+  Size (in bytes): 1024
+"""
+    assert [a for a, _action, _s in found(text)] == ["lea@example.com", "marc@example.com"]
+
+
+def test_the_servers_reply_in_the_next_paragraph_is_the_reason():
+    text = """\
+From: MAILER-DAEMON@dma.example.org
+To: list-bounces@example.org
+Subject: Mail delivery failed
+Content-Type: text/plain
+
+This is the DragonFly Mail Agent v0.13 at dma.example.org.
+
+There was an error delivering your mail to <nina@example.net>.
+
+mx.example.net [192.0.2.3] did not like our RCPT TO:
+550 5.1.1 <nina@example.net>: Recipient address rejected: User unknown
+"""
+    (result,) = parse_report(text.encode()).recipients
+    assert (result.address, result.action, result.status) == ("nina@example.net", "failed", "5.1.1")
+    assert "Recipient address rejected" in result.diagnostic
+
+
+def test_a_dsn_without_action_that_says_it_gave_up_is_a_failure():
+    text = """\
+From: MAILER-DAEMON@mx.example.es
+To: list-bounces@example.org
+Subject: Returned mail: message expired
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b"
+
+--b
+Content-Type: text/plain
+
+Your message could not be delivered for 5 days; delivery has been abandoned
+and the message has expired.
+
+--b
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.es
+
+Final-Recipient: rfc822; lola@example.es
+Status: 4.4.7
+
+--b--
+"""
+    assert found(text) == [("lola@example.es", "failed", "4.4.7")]
+    notice = text.split("--b\n")[1]
+    warning = text.replace("Returned mail: message expired", "Warning: delayed mail").replace(
+        notice,
+        "Content-Type: text/plain\n\nYour message has not yet been delivered; delivery "
+        "attempts will continue.\n\n",
+    )
+    assert found(warning) == [("lola@example.es", "delayed", "4.4.7")]

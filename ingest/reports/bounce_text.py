@@ -259,8 +259,8 @@ _REASON_DETAILS = (
      "4.6"),
     (re.compile(r"(?:message|mail)(?: size)? (?:is )?too (?:big|large)|size (?:limit|exceeds)"
                 r"|exceeds? (?:the )?(?:maximum|fixed maximum|size)|容量制限|サイズ", re.I), "3.4"),
-    (re.compile(r"mailbox (?:is )?full|quota|insufficient (?:disk )?"
-                r"space|storage (?:is )?full|容量|いっぱい|满|용량|переполнен", re.I), "2.2"),
+    (re.compile(r"(?:mailbox|mail ?folder|inbox) (?:is )?full|quota|insufficient (?:disk )?space"
+                r"|storage (?:is )?full|容量|いっぱい|满|용량|переполнен", re.I), "2.2"),
     (re.compile(r"(?:account|mailbox|user) (?:is )?(?:disabled|suspended|inactive|locked|blocked"
                 r"|deactivated)|停止|無効", re.I), "2.1"),
     (re.compile(r"mailbox name not allowed|(?:bad|invalid) (?:address )?syntax", re.I), "1.3"),
@@ -301,7 +301,9 @@ def status_in(text: str, action: str) -> str | None:
 
 
 def clean_diagnostic(text: str) -> str:
-    """Error text as one readable line, bounded in length."""
+    """Error text as one readable line, bounded in length, without section titles."""
+    if "--" in text or "==" in text or "__" in text:
+        text = "\n".join(ln for ln in text.splitlines() if not _SECTION_TITLE.match(ln))
     return unfold(text)[:_MAX_DIAGNOSTIC]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .bounce_text import is_answer, is_machine_written
+from .bounce_text import is_answer, is_machine_written, says_given_up
 from .fields import (
     find_status,
     parse_date,
@@ -82,8 +82,12 @@ def normalize_action(value: str) -> str:
     return _ACTIONS.get(word, "")
 
 
-def recipient_from_fields(fields: dict[str, str], fallback_action: str) -> RecipientResult | None:
-    """One RecipientResult from one per-recipient field group."""
+def recipient_from_fields(
+    fields: dict[str, str], fallback_action: str, temporary_action: str = "delayed"
+) -> RecipientResult | None:
+    """One RecipientResult from one per-recipient field group. Without an Action field the
+    status class decides; a 4.x.x status is `temporary_action` (a report that says it gave
+    up on a temporary error, "message expired", is a failure)."""
     final = fields.get("final-recipient") or fields.get("x-actual-recipient")
     original = fields.get("original-recipient")
     address = recipient_address(final) if final else ""
@@ -101,6 +105,8 @@ def recipient_from_fields(fields: dict[str, str], fallback_action: str) -> Recip
     if not action:
         klass = status[0] if status else _smtp_class(diagnostic)
         action = _ACTION_OF_CLASS.get(klass or "", fallback_action)
+        if klass == "4":
+            action = temporary_action
     if status is None:
         reply = _SMTP_REPLY.search(diagnostic)
         klass = reply.group(1) if reply else None
@@ -140,11 +146,14 @@ def report_from_status_text(
 ) -> Report | None:
     """A DSN Report from one or more delivery-status texts, or None when none names anyone."""
     report = Report(kind="dsn", detector=NAME)
+    temporary_action = None
     for text in texts:
         per_message, groups = group_fields(text)
         apply_per_message_fields(report, per_message)
         for fields in groups:
-            result = recipient_from_fields(fields, fallback_action)
+            if temporary_action is None and "action" not in fields:
+                temporary_action = "failed" if says_given_up(message) else "delayed"
+            result = recipient_from_fields(fields, fallback_action, temporary_action or "delayed")
             if result is not None:
                 report.recipients.append(result)
     if not report.recipients:

@@ -47,6 +47,46 @@ _REPLY_NAMING = re.compile(
 # "...returned permanent errors: a@x, b@y." names several at once.
 _LISTED_NEXT = re.compile(r"[>\"']?\s*(?:,|;|and)\s*[<\"']?(?P<address>" + ADDRESS.pattern + r")")
 _CONTEXT_LINES = 40
+MAX_WRAPPED = 50
+
+
+_ONLY_ADDRESSES = re.compile(
+    r"^\s*(?:<?" + ADDRESS.pattern + r">?\s*[,;]?\s*)+$"
+)
+_HAS_REPLY = re.compile(r"(?<![\w.])[45]\d\d[ -]|[45]\.\d{1,3}\.\d{1,3}")
+
+
+def _wrapped_list(lines: list[str], number: int, column: int) -> list[str]:
+    """Addresses continuing a recipient list on the lines below, indented under the first."""
+    more: list[str] = []
+    for line in lines[number + 1 : number + 1 + MAX_WRAPPED]:
+        indent = len(line) - len(line.lstrip())
+        if not _ONLY_ADDRESSES.match(line) or indent < column:
+            break
+        more += [m.group(0).strip("<>") for m in ADDRESS.finditer(line)]
+    return more
+
+
+def _detail_after(lines: list[str], number: int) -> list[str]:
+    """The phrase's line and its paragraph; when neither gives the server's reply, also
+    the next paragraph if it opens with one ("There was an error delivering your mail to
+    x." then the reply)."""
+    detail = [lines[number].strip()]
+    below = lines[number + 1 : number + 8]
+    for index, following in enumerate(below):
+        if following.strip():
+            detail.append(following.strip())
+            continue
+        rest = below[index + 1 :]
+        opening = "\n".join(rest[:3])
+        if _HAS_REPLY.search("\n".join(detail)) or not _HAS_REPLY.search(opening):
+            break
+        for line in rest:
+            if not line.strip():
+                break
+            detail.append(line.strip())
+        break
+    return detail
 
 
 def detect(message: ReportMessage) -> Report | None:
@@ -63,11 +103,10 @@ def detect(message: ReportMessage) -> Report | None:
             while listed := _LISTED_NEXT.match(line, position):
                 addresses.append(listed.group("address"))
                 position = listed.end()
-            detail = [line.strip()]
-            for following in lines[number + 1 : number + 8]:
-                if not following.strip():
-                    break
-                detail.append(following.strip())
+            column = line.find(addresses[-1])
+            if line[position:].strip(" >\"'.,;") == "":
+                addresses += _wrapped_list(lines, number, column)
+            detail = _detail_after(lines, number)
             context = "\n".join(lines[number + 1 : number + _CONTEXT_LINES])
             for address in addresses:
                 if not is_own_address(message, address):

@@ -81,7 +81,7 @@ def _fill_diagnostics(report: Report, message: ReportMessage) -> None:
     for result in missing:
         names = [result.address, result.original_recipient or ""]
         detail = next((details[n.lower()] for n in names if n.lower() in details), "")
-        result.diagnostic = clean_diagnostic(detail) if detail else notice_reason(message)
+        result.diagnostic = clean_diagnostic(detail) or notice_reason(message)
 
 
 def parse_report(raw: bytes) -> Report:
