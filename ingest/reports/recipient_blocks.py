@@ -41,6 +41,7 @@ _LEAD = re.compile(
 _NAMED_LEAD = re.compile(
     r"^[ \t]*[^@\n<(]{1,60}\((?P<address>" + ADDRESS.pattern + r")\)(?:<mailto:[^>]*>)?[ \t]*$"
 )
+_MAILTO = re.compile(r"<mailto:[^>]*>")
 _SEPARATOR = re.compile(r"^\s*(?:[-=_*#|]{3,}|\*\*)")
 _MAX_DETAIL_LINES = 12
 MAX_RECIPIENTS = 1000
@@ -71,8 +72,12 @@ def _detail(lines: list[str], start: int, stop: int, rest: str, address: str) ->
 
     A paragraph ending in ":" ("because:", "Technical details:") runs on into the next.
     """
-    rest = re.sub(r"<mailto:[^>]*>", " ", rest)
-    rest = re.sub(r"^\s*<?" + re.escape(address) + r">?", " ", rest).strip(" \t:;,.")
+    rest = _MAILTO.sub(" ", rest).lstrip()
+    for form in (f"<{address}>", address):  # the address repeated ("a@x (a@x)")
+        if rest.startswith(form):
+            rest = rest[len(form) :]
+            break
+    rest = rest.strip(" \t:;,.")
     collected = [rest] if rest else []
     for line in lines[start + 1 : stop][: _MAX_DETAIL_LINES * 2]:
         if not line.strip():
