@@ -108,7 +108,10 @@ def detect_text_receipt(message: ReportMessage) -> Report | None:
     addresses = find_addresses(message.header("from"))
     if not addresses:
         return None
-    wording = (_DELETED_WORDING.search(text) or _READ_WORDING.search(text)).group(0)
+    matched = _DELETED_WORDING.search(text) or _READ_WORDING.search(text)
+    line_start = text.rfind("\n", 0, matched.start()) + 1
+    line_end = text.find("\n", matched.end())
+    wording = text[line_start : line_end if line_end >= 0 else len(text)].strip()
     return Report(
         kind="mdn",
         detector=TEXT_NAME,
