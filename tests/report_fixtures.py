@@ -442,3 +442,64 @@ Content-Transfer-Encoding: 8bit
 
 I am away until Monday 8 December and will read your message then.
 """.encode()
+
+
+def outlook_text_receipt(tracked: TrackedMessage, recipient: str) -> bytes:
+    """Outlook's plain-text read receipt (no RFC 8098 part), sent to our return path."""
+    return f"""Date: Thu, 4 Dec 2025 11:47:03 -0000
+From: "Alice Example" <{recipient}>
+To: <{tracked.return_path(recipient)}>
+Subject: Read: Board meeting notes
+Message-ID: <003b01db4647$8a9b0c1d$9fb12453$@example.net>
+MIME-Version: 1.0
+Content-Type: text/plain;
+X-Mailer: Microsoft Outlook 16.0
+
+Your message
+
+
+was read on Thursday, December 4, 2025 11:47:03 AM (UTC+00:00) London.
+""".encode()
+
+
+def exchange_ndr_in_german(tracked: TrackedMessage, recipient: str) -> bytes:
+    """An Office 365 non-delivery report in German, without its delivery-status part."""
+    return f"""Date: Thu, 4 Dec 2025 10:00:04 +0000
+From: Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@example.net>
+To: <{tracked.return_path(recipient)}>
+Subject: Unzustellbar: Board meeting notes
+X-MS-Exchange-Message-Is-Ndr:
+Auto-Submitted: auto-replied
+Content-Language: de-DE
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+Fehler bei der Nachrichtenzustellung an folgende Empfänger oder Gruppen:
+
+{recipient}
+Das Postfach des Empfängers ist voll und kann derzeit keine Nachrichten annehmen.
+
+Diagnoseinformationen für Administratoren:
+
+{recipient}
+Remote Server returned '554 5.2.2 mailbox full; STOREDRV.Deliver.Exception:QuotaExceededException'
+""".encode()
+
+
+def out_of_office_about_bounces(tracked: TrackedMessage, recipient: str) -> bytes:
+    """An Exchange out-of-office reply whose text talks about bounces: proof of receipt."""
+    return f"""Date: Thu, 4 Dec 2025 10:00:05 +0000
+From: Alice Example <{recipient}>
+To: {tracked.return_path(recipient)}
+Subject: Automatic reply: Board meeting notes
+Auto-Submitted: auto-generated
+X-MS-Exchange-Inbox-Rules-Loop: {recipient}
+In-Reply-To: {POST_ID}
+MIME-Version: 1.0
+Content-Type: text/plain; charset=us-ascii
+
+I am out of the office until Monday. We are moving mail systems this week: if you get an
+"Undeliverable" notice from us, your message was still delivered. For a "550 5.1.1" error
+about a colleague, write to helpdesk@example.net.
+""".encode()

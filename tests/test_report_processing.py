@@ -16,12 +16,15 @@ from listtrack.evidence import sha256_hex
 from listtrack.models import Delivery, Notification, QuarantinedReport, Report
 from tests.report_fixtures import (
     exchange_ndr,
+    exchange_ndr_in_german,
     exim_dsn,
     exim_plain_bounce,
     feedback_report,
     file_spooled_reports,
     make_tracked_message,
+    out_of_office_about_bounces,
     outlook_mdn,
+    outlook_text_receipt,
     postfix_dsn,
     sendmail_dsn,
     spool_report,
@@ -92,6 +95,10 @@ KINDS: list[tuple[str, Callable, str, str | None, str]] = [
     ("outlook-displayed", lambda t, r: outlook_mdn(t, r, "displayed"), "displayed", None, "mdn"),
     ("outlook-deleted", lambda t, r: outlook_mdn(t, r, "deleted"), "deleted", None, "mdn"),
     ("vacation", vacation_reply, "delivered", None, "auto-reply"),
+    ("out-of-office-about-bounces", out_of_office_about_bounces, "delivered", None,
+     "auto-reply"),
+    ("exchange-german-text-only", exchange_ndr_in_german, "failed", "5.2.2", "dsn"),
+    ("outlook-text-read-receipt", outlook_text_receipt, "displayed", None, "mdn"),
 ]
 
 
