@@ -230,7 +230,8 @@ def _better_detail(earlier: str, later: str) -> bool:
 def results_from(message: ReportMessage, found: list[tuple[str, str, str]], name: str) -> Report:
     """Turn (address, detail, following text) candidates into a wording-based Report.
 
-    An address named twice keeps its first block (and the first error text found for it).
+    An address named twice keeps its first block, unless a later one says more (see
+    _better_detail).
     """
     action = "delayed" if is_delay_warning(message) else "failed"
     blocks: dict[str, tuple[str, str, str]] = {}
