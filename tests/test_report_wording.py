@@ -818,3 +818,163 @@ Status: 4.4.7
         "attempts will continue.\n\n",
     )
     assert found(warning) == [("lola@example.es", "delayed", "4.4.7")]
+
+
+def test_a_notice_with_a_failure_section_and_a_delay_section_reads_each():
+    text = """\
+From: MAILER-DAEMON@mx.example.org
+To: list-bounces@example.org
+Subject: Delivery Status Notification
+Content-Type: text/plain
+
+Delivery to the following recipients failed permanently:
+
+    lucy@example.net
+        550 5.1.1 <lucy@example.net> Mailbox not found
+
+Delivery to the following recipients has been delayed and will be retried:
+
+    nell@example.net
+        421 4.7.0 Too many concurrent connections
+"""
+    assert found(text) == [
+        ("lucy@example.net", "failed", "5.1.1"),
+        ("nell@example.net", "delayed", "4.7.0"),
+    ]
+
+
+def test_addresses_led_by_a_display_name_are_read():
+    text = """\
+From: Mail Delivery System <postmaster@mx.example.org>
+To: list-bounces@example.org
+Subject: Undeliverable: Weekly digest
+Content-Type: text/plain
+
+Your message could not be delivered to the following recipients:
+
+    "Ivan Jones" <ivan.jones@example.org>
+        Reason: 550 5.1.1 Recipient address rejected: user does not exist
+    Kevin Lee <klee@example.org>
+        Reason: 554 5.7.1 Message rejected by recipient's spam filter
+
+Original sender: "Alice Example" <alice@example.com>
+"""
+    assert found(text) == [
+        ("ivan.jones@example.org", "failed", "5.1.1"),
+        ("klee@example.org", "failed", "5.7.1"),
+    ]
+
+
+def test_a_sentence_listing_recipients_over_two_lines_names_them_all():
+    text = """\
+From: postmaster@mx.example.com
+To: list-bounces@example.org
+Subject: Undeliverable mail
+Content-Type: text/plain
+
+The message you sent to dan.g@example.com, ella.h@example.com and
+finn.i@example.com could not be delivered: the mailboxes do not exist.
+"""
+    assert sorted(a for a, _action, _s in found(text)) == [
+        "dan.g@example.com", "ella.h@example.com", "finn.i@example.com"
+    ]
+
+
+def test_html_list_items_are_one_list_and_later_blocks_of_an_introduced_list_count():
+    html = """\
+From: postmaster@mailhost.example.org
+To: list-bounces@example.org
+Subject: Undeliverable
+Content-Type: text/html; charset=us-ascii
+
+<html><body>
+<p>Your message to the following recipients could not be delivered because
+the mailboxes do not exist:</p>
+<ul>
+<li>aaron@example.org</li>
+<li>beth@example.org</li>
+</ul>
+</body></html>
+"""
+    qmail = """\
+From: MAILER-DAEMON@mail.example.net
+To: list-bounces@example.org
+Subject: failure notice
+Content-Type: text/plain
+
+Hi. This is the qmail-send program at mail.example.net.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<bob@example.net>:
+Sorry, no mailbox here by that name. (#5.1.1)
+
+<dave@example.net>:
+This address no longer accepts mail.
+"""
+    assert [a for a, _action, _s in found(html)] == ["aaron@example.org", "beth@example.org"]
+    assert [a for a, _action, _s in found(qmail)] == ["bob@example.net", "dave@example.net"]
+
+
+def test_a_final_notice_in_another_language_that_gave_up_is_a_failure():
+    text = """\
+From: MAILER-DAEMON@mail.example.de
+To: list-bounces@example.org
+Subject: Benachrichtigung
+Content-Type: text/plain; charset=utf-8
+
+Ihre Nachricht konnte innerhalb von 4 Tagen nicht an folgenden Empfänger zugestellt werden:
+
+  jonas@example.de
+    451 4.3.0 Mail server temporarily rejected message
+
+Es erfolgen keine weiteren Zustellversuche.
+"""
+    assert found(text) == [("jonas@example.de", "failed", "4.3.0")]
+
+
+def test_a_warning_that_says_what_happens_if_delivery_fails_stays_a_warning():
+    text = """\
+From: MAILER-DAEMON@mail.example.pt
+To: list-bounces@example.org
+Subject: Aviso: mensagem ainda não entregue
+Content-Type: text/plain; charset=utf-8
+
+A sua mensagem ainda não foi entregue a:
+
+  rui@example.pt
+    421 4.3.2 Service not available
+
+Continuaremos a tentar; se não for possível entregar em 5 dias, será devolvida.
+"""
+    assert found(text) == [("rui@example.pt", "delayed", "4.3.2")]
+
+
+def test_the_returned_copy_names_the_subscriber_before_the_list_address():
+    text = """\
+From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
+To: list-bounces@example.org
+Subject: Undelivered Mail Returned to Sender
+Content-Type: text/plain
+
+This is the mail system at host mx.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+\t--- Delivery report unavailable ---
+
+--- Below this line is a copy of the message.
+
+From: Poster <poster@example.org>
+To: discuss@lists.example.org, quinn@example.net
+List-Post: <mailto:discuss@lists.example.org>
+Subject: Weekly digest
+"""
+    assert [(a, action) for a, action, _s in found(text)] == [("quinn@example.net", "failed")]
+    alone = text.replace("To: discuss@lists.example.org, quinn@example.net",
+                         "To: discuss@lists.example.org")
+    # With nobody else named the list's address stands in; the token names the copy anyway.
+    assert [(a, action) for a, action, _s in found(alone)] == [
+        ("discuss@lists.example.org", "failed")
+    ]

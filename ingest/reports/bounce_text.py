@@ -65,13 +65,37 @@ _GIVE_UP_WORDING = re.compile(
     r"giving up|gave up|given up|permanent(?:ly)? (?:error|fail)|failed permanently"
     r"|not going to try again|will not be retried|no further (?:delivery )?attempts"
     r"|has been returned|returning message to sender|message (?:has )?expired"
-    r"|retry timeout exceeded|(?:message|mail) (?:is )?non-?deliverable",
+    r"|retry timeout exceeded|(?:message|mail) (?:is )?non-?deliverable"
+    r"|no (?:new|further|more) (?:delivery )?(?:attempts|tries)|(?:in|on) the queue too long"
+    # German, French, Italian, Portuguese, Spanish, Russian, Japanese, Chinese.
+    r"|keine weiteren zustellversuche|aucune (?:nouvelle|autre) tentative"
+    r"|in coda troppo a lungo|não haverá novas tentativas"
+    r"|no se (?:volverá a intentar|realizarán más intentos)|попытки доставки прекращены"
+    r"|配信を中止|停止投递",
+    re.IGNORECASE,
+)
+# Words of a time limit passed or a message sent back: final in a notice that says nothing
+# of retrying, but warnings use them too ("will be returned to you if...").
+_GAVE_UP_UNLESS_RETRYING = re.compile(
+    r"(?:could ?n[o']t|was ?n[o']t|not) (?:be )?delivered (?:with)?in \d+"
+    r"|(?:is being|has been) (?:returned|sent back) to you"
+    r"|innerhalb von \d+ \w+ nicht|wird an sie zurückgeschickt|vous est retourné"
+    r"|restituito al mittente|não foi possível entregar .{0,60}em \d+|devolvida|devuelto"
+    r"|возвращ[её]н отправителю|以内に配信できな|已被退回",
     re.IGNORECASE,
 )
 # "Temporary delivery failure" is a warning, not a return.
 _RETURNED_SUBJECT = re.compile(
     r"^\s*returned mail\b|undeliver|failed|(?<!temporary )(?<!transient )"
     r"(?<!temporary delivery )(?<!transient delivery )failure",
+    re.IGNORECASE,
+)
+# The same in other languages, where a delay subject can share the words ("Zustellung
+# verzögert: ... nicht zugestellt"), so a delay word in the subject wins over these.
+_RETURNED_SUBJECT_TRANSLATED = re.compile(
+    r"unzustellbar|nicht zugestellt|non remis|échec de (?:la )?(?:remise|distribution)"
+    r"|non consegnat|falha na entrega|não entregue|no entregado|no se puede entregar"
+    r"|недоставлен|не доставлено|配信不能|配信エラー|退信|投递失败",
     re.IGNORECASE,
 )
 _SMTP_REPLY = re.compile(r"(?<![\w.:/=-])([245])[0-5]\d(?=[ -]|$)", re.MULTILINE)
@@ -99,7 +123,7 @@ _FOOTER = re.compile(
 
 def has_error_words(text: str) -> bool:
     """Whether a piece of text states an error (a reply code or an error word)."""
-    return bool(_ERROR_WORDS.search(_FOOTER.sub("", text)))
+    return bool(_ERROR_WORDS.search(" ".join(_FOOTER.sub("", text).split())))
 
 
 def error_lines(text: str, limit: int = 5) -> str:
@@ -231,12 +255,73 @@ def is_success_notice(message: ReportMessage) -> bool:
     return bool(_SUCCESS_WORDING.search(_unfolded_notification(message)))
 
 
+# Headings that open a section of recipients ("Delivery to the following recipients failed
+# permanently:", "DELAYED MAIL", "----- transient non-fatal errors -----").
+_DELAY_HEADING = re.compile(
+    r"delay|deferred|will be retried|retrying|still (?:trying|being)|non-fatal|transient"
+    r"|temporar|not yet been delivered|warning",
+    re.IGNORECASE,
+)
+_FAILED_HEADING = re.compile(
+    r"fail|fatal|permanent|undeliverable|can ?not be delivered|could ?n[o']t be delivered"
+    r"|not delivered|rejected|bounced",
+    re.IGNORECASE,
+)
+
+
+def _is_heading(line: str) -> bool:
+    stripped = line.strip()
+    if len(stripped) < 5:
+        return False
+    letters = [c for c in stripped if c.isalpha()]
+    return (stripped.endswith(":") or bool(_SECTION_TITLE.match(line))
+            or (len(letters) >= 5 and all(c.isupper() for c in letters)))
+
+
+def section_actions(message: ReportMessage) -> dict[str, str]:
+    """In a notice with both a failure section and a delay section, each address's action
+    from the heading above it (lower-cased address -> action); {} for one-kind notices."""
+    cached = message.memo.get("section_actions")
+    if cached is not None:
+        return cached
+    actions: dict[str, str] = {}
+    seen: set[str] = set()
+    current = None
+    for line in message.notification_text.splitlines():
+        if _is_heading(line) and not find_addresses(line):
+            if _DELAY_HEADING.search(line):
+                current = "delayed"
+            elif _FAILED_HEADING.search(line):
+                current = "failed"
+            if current:
+                seen.add(current)
+            continue
+        if current:
+            for address in find_addresses(line):
+                actions.setdefault(normalize_address(address).lower(), current)
+    if seen != {"failed", "delayed"}:
+        actions = {}
+    message.memo["section_actions"] = actions
+    return actions
+
+
 def says_given_up(message: ReportMessage) -> bool:
     """Whether the report says the mail system gave up (or returns the message as failed)."""
     subject = message.subject
-    if _GIVE_UP_WORDING.search(subject) or _RETURNED_SUBJECT.search(subject):
+    if _GIVE_UP_WORDING.search(subject):
         return True
-    return bool(_GIVE_UP_WORDING.search(_unfolded_notification(message)))
+    if _RETURNED_SUBJECT.search(subject):
+        return True
+    if _RETURNED_SUBJECT_TRANSLATED.search(subject) and not _DELAY_SUBJECT.search(subject):
+        return True
+    text = _unfolded_notification(message)
+    if _GIVE_UP_WORDING.search(text):
+        return True
+    return bool(
+        _GAVE_UP_UNLESS_RETRYING.search(text)
+        and not _DELAY_SUBJECT.search(subject)
+        and not _DELAY_WORDING.search(text)
+    )
 
 
 def is_delay_warning(message: ReportMessage) -> bool:
@@ -331,8 +416,14 @@ def wording_report(message: ReportMessage, name: str, results: list[RecipientRes
         seen[key] = result
     # A recipient whose own error is temporary (4.x.x), in a notice that never says it gave
     # up, is still being tried, whatever language the notice is written in.
+    sections = section_actions(message)
+    for key, result in seen.items():
+        if key in sections and result.action in ("failed", "delayed"):
+            result.action = sections[key]
     temporary = [
-        r for r in seen.values() if r.action == "failed" and (r.status or "").startswith("4")
+        r
+        for key, r in seen.items()
+        if r.action == "failed" and (r.status or "").startswith("4") and key not in sections
     ]
     if temporary and not says_given_up(message):
         for result in temporary:

@@ -10,6 +10,7 @@ import logging
 
 from .bounce_text import (
     error_lines,
+    is_delay_warning,
     is_own_address,
     looks_like_bounce,
     recipient_result,
@@ -36,7 +37,9 @@ def detect(message: ReportMessage) -> Report | None:
     temporary, permanent = all_failures(message.msg)
     detail = error_lines(message.notification_text)
     results = []
-    for found, action in ((permanent, "failed"), (temporary - permanent, "delayed")):
+    # Our reading of the notice as a whole wins over flufl's guess per address.
+    permanent_action = "delayed" if is_delay_warning(message) else "failed"
+    for found, action in ((permanent, permanent_action), (temporary - permanent, "delayed")):
         for raw in sorted(found):
             address = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             if "@" in address and not is_own_address(message, address):

@@ -65,9 +65,13 @@ _DAEMON_LOCAL = re.compile(
 )
 
 
+# An item's end and the next item's start are one line break, not a blank line.
+_ITEM_SEAM = re.compile(r"</(li|tr)\s*>\s*(?=<\1\b)", re.IGNORECASE)
+
+
 def html_to_text(html: str) -> str:
     """A rough plain rendering of an HTML body, enough to find addresses and error text."""
-    text = _BR.sub("\n", html)
+    text = _BR.sub("\n", _ITEM_SEAM.sub("", html))
     text = _TAG.sub("", text)
     for entity, char in _ENTITIES.items():
         text = text.replace(entity, char)

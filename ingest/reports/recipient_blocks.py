@@ -41,6 +41,15 @@ _LEAD = re.compile(
 _NAMED_LEAD = re.compile(
     r"^[ \t]*[^@\n<(]{1,60}\((?P<address>" + ADDRESS.pattern + r")\)(?:<mailto:[^>]*>)?[ \t]*$"
 )
+# A display name (quoted, or a few capitalised words) then the address in angle brackets:
+# '"Ivan Jones" <ivan@x>', 'Kevin Lee <k@x>'.
+_NAME_ADDR_LEAD = re.compile(
+    r"^[ \t]*(?:\"[^\"\n]{1,60}\"|(?:[A-Z][\w.'-]*[ \t]+){0,3}[A-Z][\w.'-]*)[ \t]*<(?P<address>"
+    + ADDRESS.pattern
+    + r")>(?P<rest>.*)$"
+)
+# A line ending inside a sentence ("... sent to a@x, b@y and"): the next line continues it.
+_MID_SENTENCE = re.compile(r"(?:,|\band|\bor|&|\bto)\s*$", re.IGNORECASE)
 _MAILTO = re.compile(r"<mailto:[^>]*>")
 _SEPARATOR = re.compile(r"^\s*(?:[-=_*#|]{3,}|\*\*)")
 _MAX_DETAIL_LINES = 12
@@ -60,7 +69,7 @@ def lead_lines(text: str) -> list[tuple[int, str, str]]:
     """(line number, address, rest of the line) for every address-led line of text."""
     found = []
     for number, line in enumerate(text.splitlines()):
-        match = _LEAD.match(line) or _NAMED_LEAD.match(line)
+        match = _LEAD.match(line) or _NAMED_LEAD.match(line) or _NAME_ADDR_LEAD.match(line)
         if match:
             rest = match.group("rest") if "rest" in match.groupdict() else ""
             found.append((number, match.group("address"), rest))
@@ -133,12 +142,15 @@ def candidates(message: ReportMessage) -> list[tuple[str, str, str]]:
             continue
         if leads and _continues_block(lines, leads[-1][0], number):
             continue
+        if number and _MID_SENTENCE.search(previous) and not (leads and leads[-1][0] == number - 1):
+            continue  # the end of a wrapped sentence, read by the phrase reader
         leads.append((number, address, rest))
         if len(leads) >= MAX_RECIPIENTS:
             break
     out = []
     success = is_success_notice(message)
     details = _block_details(lines, leads)
+    introduced = bool(leads) and bool(_INTRODUCES_RECIPIENTS.search(_preceding(lines, leads[0][0])))
     run_start = 0
     for index, (number, address, _rest) in enumerate(leads):
         stop = leads[index + 1][0] if index + 1 < len(leads) else len(lines)
@@ -152,9 +164,21 @@ def candidates(message: ReportMessage) -> list[tuple[str, str, str]]:
             detail = "\n".join(filter(None, [above, detail]))
         if has_error_words(detail) or _INTRODUCES_RECIPIENTS.search(above):
             out.append((address, detail, following))
+        elif introduced and _same_layout(lines, leads[0][0], number):
+            out.append((address, detail, following))  # a later block of the introduced list
         elif success and detail.strip():
             out.append((address, detail, following))  # "delivered to mailbox"
     return out
+
+
+def _same_layout(lines: list[str], first: int, number: int) -> bool:
+    """Whether a block's address line looks like the list's first one (indent and brackets),
+    with no separator line between them."""
+    if _indent(lines[number]) != _indent(lines[first]):
+        return False
+    if lines[number].lstrip()[:1] != lines[first].lstrip()[:1]:
+        return False
+    return not any(_SEPARATOR.match(line) for line in lines[first:number])
 
 
 def _bare(rest: str) -> bool:

@@ -27,7 +27,7 @@ _PHRASE = re.compile(
     r"|returned (?:permanent |temporary )?errors?|failed recipients?|following recipients?"
     r"|following address(?:es)?|your (?:message|e-?mail|mail|fax|sms|text|mms) to"
     r"|mailbox (?:is )?(?:full|unavailable)"
-    r"|(?:message|mail|e-?mail) (?:that )?you sent to"
+    r"|(?:message|mail|e-?mail) (?:that )?you sent to|(?:message|mail) from \S+ to"
     r"|message could not be delivered to|delivered to the following|following message to"
     r"|宛先|あて先|送信先|收件人|收信人|收件者|받는 ?사람|수신자|получател[ья]|адресат)",
     re.IGNORECASE,
@@ -47,6 +47,8 @@ _REPLY_NAMING = re.compile(
 # "...returned permanent errors: a@x, b@y." names several at once.
 _LISTED_NEXT = re.compile(r"[>\"']?\s*(?:,|;|and)\s*[<\"']?(?P<address>" + ADDRESS.pattern + r")")
 _CONTEXT_LINES = 40
+# A line that stops inside a list of addresses or a phrase continues on the next one.
+_CONTINUES = re.compile(r"(?:,|\band|\bor|&|\bto)\s*$", re.IGNORECASE)
 MAX_WRAPPED = 50
 
 
@@ -97,6 +99,8 @@ def detect(message: ReportMessage) -> Report | None:
     lines = text.splitlines()
     found = []
     for number, line in enumerate(lines):
+        if _CONTINUES.search(line) and number + 1 < len(lines) and lines[number + 1].strip():
+            line = line.rstrip() + " " + lines[number + 1].strip()  # a wrapped sentence
         for match in [*_PHRASED_ADDRESS.finditer(line), *_REPLY_NAMING.finditer(line)]:
             addresses = [match.group("address")]
             position = match.end()

@@ -44,19 +44,23 @@ def returned_headers(message: ReportMessage) -> Message | None:
 
 
 def addressed_to(headers: Message) -> list[str]:
-    """Where the returned message was going: its envelope "for" address, else To and Cc."""
+    """Where the returned message was going: its envelope "for" address, else To and Cc,
+    a mailing list's own address last (a list's copy keeps the list in To; the report still
+    concerns the copy its token names)."""
     received = headers.get_all("received") or []
     if received:
         match = _RECEIVED_FOR.search(" ".join(str(received[0]).split()))
         if match:
             return [match.group(1)]
+    lists = {a.lower() for a in find_addresses(str(headers.get("list-post") or ""))}
     found: list[str] = []
     for name in ("to", "cc"):
         for value in headers.get_all(name) or []:
             for address in find_addresses(str(value)):
-                if normalize_address(address).lower() not in (a.lower() for a in found):
-                    found.append(normalize_address(address))
-    return found
+                address = normalize_address(address)
+                if address.lower() not in (a.lower() for a in found):
+                    found.append(address)
+    return [a for a in found if a.lower() not in lists] or found
 
 
 # Gateways' notices summarise the refused message in a few indented fields instead of
