@@ -7,6 +7,7 @@ Shared by the wording-based detectors so they agree on what a bounce is and what
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .fields import find_addresses, find_status, normalize_address, unfold
 from .message import ReportMessage, is_daemon_address
@@ -250,9 +251,13 @@ _RELAYED_LINE = re.compile(r"delivery via |relayed|forwarded to", re.IGNORECASE)
 def is_success_notice(message: ReportMessage) -> bool:
     """Whether the notice reports deliveries (Postfix's "Successful Mail Delivery Report",
     a verification report) rather than failures."""
-    if _SUCCESS_SUBJECT.search(message.subject):
-        return True
-    return bool(_SUCCESS_WORDING.search(_unfolded_notification(message)))
+    cached = message.memo.get("success_notice")
+    if cached is None:
+        cached = message.memo["success_notice"] = bool(
+            _SUCCESS_SUBJECT.search(message.subject)
+            or _SUCCESS_WORDING.search(_unfolded_notification(message))
+        )
+    return cached
 
 
 # Headings that open a section of recipients ("Delivery to the following recipients failed
@@ -273,9 +278,7 @@ def _is_heading(line: str) -> bool:
     stripped = line.strip()
     if len(stripped) < 5:
         return False
-    letters = [c for c in stripped if c.isalpha()]
-    return (stripped.endswith(":") or bool(_SECTION_TITLE.match(line))
-            or (len(letters) >= 5 and all(c.isupper() for c in letters)))
+    return stripped.endswith(":") or stripped.isupper() or bool(_SECTION_TITLE.match(line))
 
 
 def section_actions(message: ReportMessage) -> dict[str, str]:
@@ -307,6 +310,13 @@ def section_actions(message: ReportMessage) -> dict[str, str]:
 
 def says_given_up(message: ReportMessage) -> bool:
     """Whether the report says the mail system gave up (or returns the message as failed)."""
+    cached = message.memo.get("given_up")
+    if cached is None:
+        cached = message.memo["given_up"] = _says_given_up(message)
+    return cached
+
+
+def _says_given_up(message: ReportMessage) -> bool:
     subject = message.subject
     if _GIVE_UP_WORDING.search(subject):
         return True
@@ -381,8 +391,13 @@ def status_in(text: str, action: str) -> str | None:
         status_class = {"failed": "5", "delayed": "4"}.get(action)
         if status_class is None:
             return None
-    detail = next((d for pattern, d in _REASON_DETAILS if pattern.search(text)), "0.0")
-    return f"{status_class}.{detail}"
+    return f"{status_class}.{_reason_detail(text)}"
+
+
+@lru_cache(maxsize=256)
+def _reason_detail(text: str) -> str:
+    """The subject.detail of an RFC 3463 code that an error text's words give ("0.0")."""
+    return next((d for pattern, d in _REASON_DETAILS if pattern.search(text)), "0.0")
 
 
 def clean_diagnostic(text: str) -> str:
