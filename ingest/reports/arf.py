@@ -6,18 +6,16 @@ so a list owner can see who complained without the delivery being marked failed.
 
 from __future__ import annotations
 
-import re
 from email.message import Message
 
 from .fields import (
-    ADDRESS,
     find_addresses,
     normalize_address,
     parse_date,
     parse_fields,
     typed_value,
 )
-from .message import ReportMessage, part_text
+from .message import ReportMessage, part_text, received_for
 from .results import RecipientResult, Report
 
 NAME = "rfc5965"
@@ -35,7 +33,6 @@ _RECEIVER_HEADERS = (
     "x-original-to",
     "envelope-to",
 )
-_RECEIVED_FOR = re.compile(r"\bfor\s+<?(" + ADDRESS.pattern + r")>?", re.IGNORECASE)
 
 
 def _recipients_from_message(msg: Message | None) -> list[str]:
@@ -62,9 +59,8 @@ def _recipients_from_message(msg: Message | None) -> list[str]:
         if name.lower() in _RECEIVER_HEADERS:
             add([value])
     if not found:
-        received = msg.get_all("received") or []
-        match = _RECEIVED_FOR.search(" ".join(str(received[0]).split())) if received else None
-        add([match.group(1)] if match else [])
+        envelope = received_for(msg)
+        add([envelope] if envelope else [])
     if not found:
         add((msg.get_all("to") or []) + (msg.get_all("cc") or []))
     return found

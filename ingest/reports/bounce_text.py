@@ -113,6 +113,8 @@ _ERROR_WORDS = re.compile(
     r"|エラー|失敗",
     re.IGNORECASE,
 )
+# A line that stops inside a sentence or a list of addresses ("sent to a@x, b@y and").
+LINE_CONTINUES = re.compile(r"(?:,|\band|\bor|&|\bto)\s*$", re.IGNORECASE)
 _SECTION_TITLE = re.compile(r"^\s*[-=_]{2,}.*[-=_]{2,}\s*$")
 # Footers that mention errors without stating one.
 _FOOTER = re.compile(
@@ -144,10 +146,10 @@ def notice_reason(message: ReportMessage) -> str:
     """What the notice says went wrong, for recipients it gives no error text of their own:
     its error lines, else its first paragraph that names no address (a greeting or a list of
     recipients does)."""
-    cached = message.memo.get("notice_reason")
-    if cached is not None:
-        return cached
-    text = message.notification_text
+    return message.remember("notice_reason", lambda: _notice_reason(message.notification_text))
+
+
+def _notice_reason(text: str) -> str:
     reason = error_lines(text)
     if not reason:
         paragraphs = []
@@ -158,8 +160,7 @@ def notice_reason(message: ReportMessage) -> str:
             (p for p in paragraphs if len(p) >= 20 and not find_addresses(p)),
             next((p for p in paragraphs if len(p) >= 40), ""),
         )
-    message.memo["notice_reason"] = reason = clean_diagnostic(reason)
-    return reason
+    return clean_diagnostic(reason)
 
 
 # Prefixes of an answer or a forward, and list tags: what follows them is the subject of
@@ -230,10 +231,7 @@ def looks_like_bounce(message: ReportMessage) -> bool:
 
 
 def _unfolded_notification(message: ReportMessage) -> str:
-    text = message.memo.get("unfolded_notification")
-    if text is None:
-        text = message.memo["unfolded_notification"] = unfold(message.notification_text)
-    return text
+    return message.remember("unfolded_notification", lambda: unfold(message.notification_text))
 
 
 _SUCCESS_SUBJECT = re.compile(
@@ -251,13 +249,10 @@ _RELAYED_LINE = re.compile(r"delivery via |relayed|forwarded to", re.IGNORECASE)
 def is_success_notice(message: ReportMessage) -> bool:
     """Whether the notice reports deliveries (Postfix's "Successful Mail Delivery Report",
     a verification report) rather than failures."""
-    cached = message.memo.get("success_notice")
-    if cached is None:
-        cached = message.memo["success_notice"] = bool(
-            _SUCCESS_SUBJECT.search(message.subject)
-            or _SUCCESS_WORDING.search(_unfolded_notification(message))
-        )
-    return cached
+    return message.remember("success_notice", lambda: bool(
+        _SUCCESS_SUBJECT.search(message.subject)
+        or _SUCCESS_WORDING.search(_unfolded_notification(message))
+    ))
 
 
 # Headings that open a section of recipients ("Delivery to the following recipients failed
@@ -284,9 +279,10 @@ def _is_heading(line: str) -> bool:
 def section_actions(message: ReportMessage) -> dict[str, str]:
     """In a notice with both a failure section and a delay section, each address's action
     from the heading above it (lower-cased address -> action); {} for one-kind notices."""
-    cached = message.memo.get("section_actions")
-    if cached is not None:
-        return cached
+    return message.remember("section_actions", lambda: _section_actions(message))
+
+
+def _section_actions(message: ReportMessage) -> dict[str, str]:
     actions: dict[str, str] = {}
     seen: set[str] = set()
     current = None
@@ -302,18 +298,12 @@ def section_actions(message: ReportMessage) -> dict[str, str]:
         if current:
             for address in find_addresses(line):
                 actions.setdefault(normalize_address(address).lower(), current)
-    if seen != {"failed", "delayed"}:
-        actions = {}
-    message.memo["section_actions"] = actions
-    return actions
+    return actions if seen == {"failed", "delayed"} else {}
 
 
 def says_given_up(message: ReportMessage) -> bool:
     """Whether the report says the mail system gave up (or returns the message as failed)."""
-    cached = message.memo.get("given_up")
-    if cached is None:
-        cached = message.memo["given_up"] = _says_given_up(message)
-    return cached
+    return message.remember("given_up", lambda: _says_given_up(message))
 
 
 def _says_given_up(message: ReportMessage) -> bool:

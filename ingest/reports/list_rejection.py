@@ -22,7 +22,8 @@ _LIST_HEADERS = (
     "x-ml-name",
     "x-mailman-version",
 )
-_LIST_SENDER = re.compile(r"-(?:admin|owner|request|bounces?|help)@", re.IGNORECASE)
+# A list's role addresses: announce-owner@, announce-request@...; without it, the list.
+_ROLE_SUFFIX = re.compile(r"-(?:admin|owner|request|bounces?|help)@", re.IGNORECASE)
 _REFUSAL = re.compile(
     r"not (?:a )?member|only (?:list )?(?:members|subscribers) (?:may|can|are allowed to)"
     r"|not (?:allowed|authori[sz]ed|permitted) to (?:post|send)|non-?member"
@@ -42,7 +43,6 @@ _LIST_ADDRESS = re.compile(
     r"|<?(" + ADDRESS.pattern + r")>?\s+(?:mailing )?list\b",
     re.IGNORECASE,
 )
-_ROLE_SUFFIX = re.compile(r"-(?:admin|owner|request|bounces?|help)@", re.IGNORECASE)
 
 
 def _named_lists(message: ReportMessage, text: str) -> list[str]:
@@ -63,7 +63,7 @@ def detect(message: ReportMessage) -> Report | None:
     """The list address named by a refusal (failed) or a moderation hold (delayed)."""
     msg = message.msg
     from_list = any(msg.get(name) for name in _LIST_HEADERS)
-    if not from_list and not _LIST_SENDER.search(message.header("from")):
+    if not from_list and not _ROLE_SUFFIX.search(message.header("from")):
         return None
     text = message.notification_text
     refusal = _REFUSAL.search(message.subject) or _REFUSAL.search(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from .bounce_text import has_bounce_structure
 from .fields import find_addresses, normalize_address, parse_fields, recipient_address
 from .message import ReportMessage, part_text
 from .results import RecipientResult, Report
@@ -94,8 +95,6 @@ _READ_WORDING = re.compile(
 def detect_text_receipt(message: ReportMessage) -> Report | None:
     """A plain-text read receipt: "Read: subject" ... "was read on" (displayed), "Not read:"
     ... "was deleted without being read" (deleted); the reader is the writer."""
-    from .bounce_text import has_bounce_structure
-
     if not _RECEIPT_SUBJECT.match(message.subject) or has_bounce_structure(message):
         return None
     text = message.notification_text[:4000]

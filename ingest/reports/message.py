@@ -11,14 +11,17 @@ import binascii
 import email
 import quopri
 import re
+from collections.abc import Callable
 from email.errors import MissingHeaderBodySeparatorDefect
 from email.header import Header, decode_header
 from email.message import Message
 from email.policy import compat32
 from functools import cached_property
+from typing import TypeVar
 
-from .fields import find_addresses, normalize_address
+from .fields import ADDRESS, find_addresses, normalize_address
 
+T = TypeVar("T")
 _ORIGINAL_MARKER = re.compile(
     r"^[ \t|>]*(?:[-=_*#]{2,}[ \t]*)?(?:"
     r"below this line is a copy of the message"
@@ -220,6 +223,16 @@ def _looks_like_header_run(lines: list[str]) -> bool:
     return len(names) >= 3 and any(name in _STRONG_HEADERS for name in names)
 
 
+_RECEIVED_FOR = re.compile(r"\bfor\s+<?(" + ADDRESS.pattern + r")>?", re.IGNORECASE)
+
+
+def received_for(headers: Message) -> str | None:
+    """The envelope recipient a message's newest Received line names ("for <a@x>")."""
+    received = headers.get_all("received") or []
+    match = _RECEIVED_FOR.search(" ".join(str(received[0]).split())) if received else None
+    return match.group(1) if match else None
+
+
 def is_daemon_address(address: str) -> bool:
     """Whether an address is a mail system's own (MAILER-DAEMON, postmaster...)."""
     local = address.rpartition("@")[0] or address
@@ -239,6 +252,12 @@ class ReportMessage:
         if b"\r\n" in raw:
             raw = raw.replace(b"\r\n", b"\n")
         self.msg: Message = email.message_from_bytes(raw, policy=compat32)
+
+    def remember(self, key: str, compute: Callable[[], T]) -> T:
+        """A reading of this message that detectors share: computed once, on first use."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]  # type: ignore[return-value]
 
     def header(self, name: str) -> str:
         """A top-level header, decoded; "" when absent."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from .bounce_text import (
+    LINE_CONTINUES,
     clean_diagnostic,
     error_lines,
     has_error_words,
@@ -48,8 +49,6 @@ _NAME_ADDR_LEAD = re.compile(
     + ADDRESS.pattern
     + r")>(?P<rest>.*)$"
 )
-# A line ending inside a sentence ("... sent to a@x, b@y and"): the next line continues it.
-_MID_SENTENCE = re.compile(r"(?:,|\band|\bor|&|\bto)\s*$", re.IGNORECASE)
 _MAILTO = re.compile(r"<mailto:[^>]*>")
 _SEPARATOR = re.compile(r"^\s*(?:[-=_*#|]{3,}|\*\*)")
 _MAX_DETAIL_LINES = 12
@@ -142,7 +141,8 @@ def candidates(message: ReportMessage) -> list[tuple[str, str, str]]:
             continue
         if leads and _continues_block(lines, leads[-1][0], number):
             continue
-        if number and _MID_SENTENCE.search(previous) and not (leads and leads[-1][0] == number - 1):
+        after_lead = bool(leads) and leads[-1][0] == number - 1
+        if number and LINE_CONTINUES.search(previous) and not after_lead:
             continue  # the end of a wrapped sentence, read by the phrase reader
         leads.append((number, address, rest))
         if len(leads) >= MAX_RECIPIENTS:
@@ -284,10 +284,7 @@ def results_from(message: ReportMessage, found: list[tuple[str, str, str]], name
 
 
 def _whole_errors(message: ReportMessage) -> str:
-    cached = message.memo.get("error_lines")
-    if cached is None:
-        cached = message.memo["error_lines"] = error_lines(message.notification_text)
-    return cached
+    return message.remember("error_lines", lambda: error_lines(message.notification_text))
 
 
 def detect(message: ReportMessage) -> Report | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .bounce_text import is_own_address, looks_like_bounce
+from .bounce_text import LINE_CONTINUES, is_own_address, looks_like_bounce
 from .fields import ADDRESS
 from .message import ReportMessage
 from .recipient_blocks import prefer_real_recipients, results_from
@@ -47,8 +47,7 @@ _REPLY_NAMING = re.compile(
 # "...returned permanent errors: a@x, b@y." names several at once.
 _LISTED_NEXT = re.compile(r"[>\"']?\s*(?:,|;|and)\s*[<\"']?(?P<address>" + ADDRESS.pattern + r")")
 _CONTEXT_LINES = 40
-# A line that stops inside a list of addresses or a phrase continues on the next one.
-_CONTINUES = re.compile(r"(?:,|\band|\bor|&|\bto)\s*$", re.IGNORECASE)
+
 MAX_WRAPPED = 50
 
 
@@ -99,7 +98,7 @@ def detect(message: ReportMessage) -> Report | None:
     lines = text.splitlines()
     found = []
     for number, line in enumerate(lines):
-        if _CONTINUES.search(line) and number + 1 < len(lines) and lines[number + 1].strip():
+        if LINE_CONTINUES.search(line) and number + 1 < len(lines) and lines[number + 1].strip():
             line = line.rstrip() + " " + lines[number + 1].strip()  # a wrapped sentence
         for match in [*_PHRASED_ADDRESS.finditer(line), *_REPLY_NAMING.finditer(line)]:
             addresses = [match.group("address")]

@@ -19,12 +19,11 @@ from .bounce_text import (
     recipient_result,
     wording_report,
 )
-from .fields import ADDRESS, find_addresses, normalize_address
-from .message import ReportMessage, header_block_start, is_daemon_address
+from .fields import find_addresses, normalize_address
+from .message import ReportMessage, header_block_start, is_daemon_address, received_for
 from .results import Report
 
 NAME = "returned-message"
-_RECEIVED_FOR = re.compile(r"\bfor\s+<?(" + ADDRESS.pattern + r")>?", re.IGNORECASE)
 _MAX_RECIPIENTS = 1
 _HEADER_PAIR = re.compile(r"[A-Za-z][A-Za-z0-9-]*:[^\n]*\n[A-Za-z][A-Za-z0-9-]*:")
 
@@ -47,11 +46,9 @@ def addressed_to(headers: Message) -> list[str]:
     """Where the returned message was going: its envelope "for" address, else To and Cc,
     a mailing list's own address last (a list's copy keeps the list in To; the report still
     concerns the copy its token names)."""
-    received = headers.get_all("received") or []
-    if received:
-        match = _RECEIVED_FOR.search(" ".join(str(received[0]).split()))
-        if match:
-            return [match.group(1)]
+    envelope = received_for(headers)
+    if envelope:
+        return [envelope]
     lists = {a.lower() for a in find_addresses(str(headers.get("list-post") or ""))}
     found: list[str] = []
     for name in ("to", "cc"):

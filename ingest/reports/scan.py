@@ -102,42 +102,37 @@ def parse_report(raw: bytes) -> Report:
         message = ReportMessage(raw)
     except Exception as exc:  # noqa: BLE001 - the contract is: never raise
         return Report(problems=[f"unparsable message: {exc!r}"])
-    for detector in DETECTORS:
+    detector, report = _first_report(DETECTORS, message, problems)
+    if report is None and message.addressee_addresses:
+        # Second reading of a bounce that named no one but the person it is addressed to:
+        # normally the original sender, quoted in greetings ("Dear a@x"); when the sender
+        # wrote to themselves, the failed recipient is that same address.
+        message.addressee_may_be_recipient = True
+        try:
+            detector, report = _first_report(WORDING_DETECTORS, message, problems)
+        finally:
+            message.addressee_may_be_recipient = False
+    if report is None:
+        return Report(problems=problems + message.problems or ["not a report"])
+    if report.kind == "dsn" and detector in (dsn.detect, dsn.detect_mislabelled):
+        _repair_addresses(report, message)
+        _fill_diagnostics(report, message)
+    report.problems[:0] = problems + message.problems
+    return report
+
+
+def _first_report(
+    detectors: list[Detector], message: ReportMessage, problems: list[str]
+) -> tuple[Detector | None, Report | None]:
+    """The first detector, in order, that reads a report naming someone (or an ARF)."""
+    for detector in detectors:
         try:
             report = detector(message)
         except Exception as exc:  # noqa: BLE001 - one broken detector must not stop the rest
-            problems.append(f"{detector.__module__.rsplit('.', 1)[-1]} failed: {exc!r}")
+            problem = f"{detector.__module__.rsplit('.', 1)[-1]} failed: {exc!r}"
+            if problem not in problems:
+                problems.append(problem)
             continue
         if report is not None and (report.recipients or report.kind == "arf"):
-            if report.kind == "dsn" and detector in (dsn.detect, dsn.detect_mislabelled):
-                _repair_addresses(report, message)
-                _fill_diagnostics(report, message)
-            report.problems[:0] = problems + message.problems
-            return report
-    if message.addressee_addresses:
-        report = _read_addressee_as_recipient(message, problems)
-        if report is not None:
-            return report
-    return Report(problems=problems + message.problems or ["not a report"])
-
-
-def _read_addressee_as_recipient(message: ReportMessage, problems: list[str]) -> Report | None:
-    """Second reading of a bounce that named no one but the person it is addressed to.
-
-    The addressee is normally the original sender, quoted in greetings ("Dear a@x"); when the
-    sender wrote to themselves, the failed recipient is that same address.
-    """
-    message.addressee_may_be_recipient = True
-    try:
-        for detector in WORDING_DETECTORS:
-            try:
-                report = detector(message)
-            except Exception as exc:  # noqa: BLE001 - as in the first reading
-                problems.append(f"{detector.__module__.rsplit('.', 1)[-1]} failed: {exc!r}")
-                continue
-            if report is not None and report.recipients:
-                report.problems[:0] = problems + message.problems
-                return report
-    finally:
-        message.addressee_may_be_recipient = False
-    return None
+            return detector, report
+    return None, None
